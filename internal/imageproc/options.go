@@ -1,0 +1,121 @@
+package imageproc
+
+import "fmt"
+
+// Crop is how a non-square image becomes a square photo.
+type Crop int
+
+const (
+	// CropAttention keeps the part libvips finds most interesting (skin tones, saturation,
+	// edges): for portraits that is usually the face.
+	CropAttention Crop = iota
+	// CropCentre keeps the middle.
+	CropCentre
+	// CropNone does not crop: the photo fits inside Size×Size.
+	CropNone
+)
+
+func (c Crop) String() string {
+	switch c {
+	case CropCentre:
+		return "centre"
+	case CropNone:
+		return "none"
+	}
+	return "attention"
+}
+
+// ParseCrop accepts attention, centre (or center) and none.
+func ParseCrop(s string) (Crop, error) {
+	switch s {
+	case "attention", "":
+		return CropAttention, nil
+	case "centre", "center":
+		return CropCentre, nil
+	case "none":
+		return CropNone, nil
+	}
+	return 0, fmt.Errorf("crop %q: want attention, centre or none", s)
+}
+
+// Defaults (DESIGN §3, §7). 648 is the largest size Graph serves, so every smaller size it
+// derives stays sharp.
+const (
+	DefaultSize      = 648
+	DefaultQuality   = 85
+	DefaultMaxBytes  = 4_000_000
+	DefaultMaxPixels = 100_000_000
+	DefaultMinSide   = 48
+	// MinMaxBytes is the smallest budget we promise to meet: below it a 48 px photo at the
+	// lowest quality we are willing to send may not fit.
+	MinMaxBytes = 10_000
+	// minQuality is the lowest JPEG quality we send before shrinking the photo instead:
+	// below it blocking artefacts show on faces.
+	minQuality = 40
+)
+
+// Options control Normalise. The zero value means every default.
+type Options struct {
+	Size     int  // square side (or longest side with CropNone); never upscaled
+	Crop     Crop // attention by default
+	Quality  int  // starting JPEG quality, 1..100
+	MaxBytes int  // byte budget of the JPEG; >= MinMaxBytes
+	// MaxPixels bounds width×height read from the header, for formats that can shrink while
+	// decoding (baseline JPEG, WebP). Others get half, progressive JPEG and interlaced PNG a
+	// quarter: they cannot stream, so they cost memory in proportion to their pixels.
+	MaxPixels int
+	// MinSide is the smallest width or height accepted. Graph refuses photos under 48 px
+	// (ValidationWidthTooSmall).
+	MinSide int
+}
+
+// WithDefaults fills zero fields with the defaults.
+func (o Options) WithDefaults() Options {
+	if o.Size == 0 {
+		o.Size = DefaultSize
+	}
+	if o.Quality == 0 {
+		o.Quality = DefaultQuality
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxPixels == 0 {
+		o.MaxPixels = DefaultMaxPixels
+	}
+	if o.MinSide == 0 {
+		o.MinSide = DefaultMinSide
+	}
+	return o
+}
+
+// Validate reports an option out of range; callers check at start-up, not per image.
+func (o Options) Validate() error {
+	o = o.WithDefaults()
+	switch {
+	case o.Size < 1 || o.Size > 16384:
+		return fmt.Errorf("size %d: want 1..16384", o.Size)
+	case o.Quality < 1 || o.Quality > 100:
+		return fmt.Errorf("quality %d: want 1..100", o.Quality)
+	case o.MaxBytes < MinMaxBytes:
+		return fmt.Errorf("max bytes %d: want at least %d", o.MaxBytes, MinMaxBytes)
+	case o.MaxPixels < 1:
+		return fmt.Errorf("max pixels %d: want at least 1", o.MaxPixels)
+	case o.MinSide < 1 || o.MinSide > o.Size:
+		return fmt.Errorf("min side %d: want 1..size (%d)", o.MinSide, o.Size)
+	case o.Crop < CropAttention || o.Crop > CropNone:
+		return fmt.Errorf("crop %d: unknown", o.Crop)
+	}
+	return nil
+}
+
+// pixelLimit is the pixel budget for an image of format f as its header describes it.
+func (o Options) pixelLimit(f Format, interlaced bool) int {
+	switch {
+	case interlaced:
+		return o.MaxPixels / 4
+	case f.shrinksOnLoad():
+		return o.MaxPixels
+	}
+	return o.MaxPixels / 2
+}

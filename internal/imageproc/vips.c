@@ -187,3 +187,63 @@ int gp_thumbnail_reference(const void *buf, size_t len, int size, int crop, Vips
 		"option_string", "fail_on=error",
 		NULL);
 }
+
+// Test support: the full-size image through icc_transform alone (no shrink, resize or encode),
+// the rendering the pipeline's colour is checked against.
+int gp_decode_reference(const void *buf, size_t len, const char *profile, int embedded, VipsImage **out) {
+	VipsImage *in = NULL, *t = NULL;
+	int r;
+	if (!(in = vips_image_new_from_buffer(buf, len, "", NULL)))
+		return -1;
+	r = vips_icc_transform(in, &t, "srgb", "embedded", embedded, "input_profile", profile,
+		"intent", VIPS_INTENT_PERCEPTUAL, "depth", 8, NULL);
+	g_object_unref(in);
+	if (r)
+		return -1;
+	*out = vips_image_copy_memory(t);
+	g_object_unref(t);
+	return *out ? 0 : -1;
+}
+
+// Test support: device values as stored, no colour management, as doubles.
+int gp_decode_raw(const void *buf, size_t len, VipsImage **out) {
+	VipsImage *in = NULL, *t = NULL;
+	int r;
+	if (!(in = vips_image_new_from_buffer(buf, len, "", NULL)))
+		return -1;
+	r = vips_cast(in, &t, VIPS_FORMAT_DOUBLE, NULL);
+	g_object_unref(in);
+	if (r)
+		return -1;
+	*out = vips_image_copy_memory(t);
+	g_object_unref(t);
+	return *out ? 0 : -1;
+}
+
+// Test support: per-band means of the full-size image, as stored (transform=0) or rendered to
+// sRGB through the embedded profile (transform=1), computed by libvips without copying pixels.
+int gp_band_means(const void *buf, size_t len, const char *profile, int transform, double *means, int n) {
+	VipsImage *in = NULL, *t = NULL, *stats = NULL;
+	int i, bands;
+	if (!(in = vips_image_new_from_buffer(buf, len, "", NULL)))
+		return -1;
+	if (transform) {
+		if (vips_icc_transform(in, &t, "srgb", "embedded", TRUE, "input_profile", profile,
+			"intent", VIPS_INTENT_PERCEPTUAL, "depth", 8, NULL)) {
+			g_object_unref(in);
+			return -1;
+		}
+		g_object_unref(in);
+		in = t;
+	}
+	if (vips_stats(in, &stats, NULL)) {
+		g_object_unref(in);
+		return -1;
+	}
+	bands = vips_image_get_bands(in);
+	for (i = 0; i < n && i < bands; i++)
+		means[i] = *VIPS_MATRIX(stats, 4, i + 1);
+	g_object_unref(stats);
+	g_object_unref(in);
+	return 0;
+}

@@ -40,3 +40,6 @@ int gp_crop(VipsImage *in, int width, int height, int interesting, VipsImage **o
 int gp_resize_plain(VipsImage *in, double scale, VipsImage **out);
 int gp_jpegsave(VipsImage *in, int quality, void **buf, size_t *len);
 int gp_thumbnail_reference(const void *buf, size_t len, int size, int crop, VipsImage **out);
+int gp_decode_reference(const void *buf, size_t len, const char *profile, int embedded, VipsImage **out);
+int gp_decode_raw(const void *buf, size_t len, VipsImage **out);
+int gp_band_means(const void *buf, size_t len, const char *profile, int transform, double *means, int n);

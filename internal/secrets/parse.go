@@ -137,8 +137,9 @@ func parsePrivateKey(data []byte) (crypto.PrivateKey, error) {
 		if _, ok := block.Headers["DEK-Info"]; ok || block.Type == "ENCRYPTED PRIVATE KEY" {
 			return nil, errors.New("credentials: privateKey is encrypted; store it unencrypted (the secret itself is encrypted by KMS)")
 		}
+		// Block types are not echoed: every byte of privateKey is treated as secret.
 		if !strings.HasSuffix(block.Type, "PRIVATE KEY") {
-			return nil, fmt.Errorf("credentials: privateKey holds a PEM block of type %q, want a private key", block.Type)
+			return nil, errors.New("credentials: privateKey holds a PEM block that is not a private key")
 		}
 		if key != nil {
 			return nil, errors.New("credentials: privateKey holds more than one key")
@@ -159,7 +160,7 @@ func parsePrivateKey(data []byte) (crypto.PrivateKey, error) {
 				return nil, errors.New("credentials: privateKey block EC PRIVATE KEY is not a SEC 1 EC key")
 			}
 		default:
-			return nil, fmt.Errorf("credentials: privateKey block type %q is not supported (want PRIVATE KEY or RSA PRIVATE KEY)", block.Type)
+			return nil, errors.New("credentials: privateKey block type is not supported (want PRIVATE KEY or RSA PRIVATE KEY)")
 		}
 	}
 	if key == nil {

@@ -20,14 +20,28 @@ if ((${#need_apt[@]})); then
 fi
 pkg-config --exists vips || { echo "setup: libvips is still missing after apt" >&2; exit 1; }
 
-# Go tools, pinned, into ./bin. Each line: binary name, module@version.
+# Go tools, pinned, into ./bin. Each line: binary name, module@version. bin/.versions records what
+# each binary was built from, so bumping a pin here reinstalls it and an unchanged pin is skipped.
+#   versitygw: the real S3 server the tests and the local stack run (posix backend, DESIGN §8).
+#   aws-lambda-rie: the Lambda Runtime Interface Emulator. Its repository tags releases as vX.Y,
+#     which the module proxy cannot serve, so the pin is the proxy's pseudo-version of its main branch.
 mkdir -p "$root/bin"
+versions="$root/bin/.versions"
+touch "$versions"
 while read -r name module; do
   [ -z "$name" ] && continue
-  if [ ! -x "$root/bin/$name" ]; then
-    echo "setup: go install $module" >&2
-    GOBIN="$root/bin" go install "$module"
+  if [ -x "$root/bin/$name" ] && grep -qxF "$name $module" "$versions"; then
+    continue
   fi
+  echo "setup: go install $module" >&2
+  start=$SECONDS
+  GOBIN="$root/bin" go install "$module"
+  echo "setup: $name built in $((SECONDS - start))s" >&2
+  # Replace this tool's line, keep the others.
+  { grep -v "^$name " "$versions" || true; echo "$name $module"; } >"$versions.tmp"
+  mv "$versions.tmp" "$versions"
 done <<'TOOLS'
+versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
+aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 TOOLS
 echo "setup: ok (libvips $(pkg-config --modversion vips))" >&2

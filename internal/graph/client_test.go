@@ -146,7 +146,11 @@ type syncWriter struct {
 	w  io.Writer
 }
 
-func (s *syncWriter) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.w.Write(p) }
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
 
 func (e *env) client(t *testing.T, src graph.CredentialsSource, mod func(*graph.Options)) *graph.Client {
 	t.Helper()
@@ -483,7 +487,12 @@ func equalDurations(a, b []time.Duration) bool {
 func TestDefaultJitterStaysInBounds(t *testing.T) {
 	e := newEnv(t, "")
 	e.srv.AddFault(graphtest.Fault{Kind: "graph", Status: 503})
-	c := e.client(t, secretCreds(), func(o *graph.Options) { o.Jitter = nil; o.MaxAttempts = 8; o.BaseDelay = 100 * time.Millisecond; o.MaxDelay = time.Second })
+	c := e.client(t, secretCreds(), func(o *graph.Options) {
+		o.Jitter = nil
+		o.MaxAttempts = 8
+		o.BaseDelay = 100 * time.Millisecond
+		o.MaxDelay = time.Second
+	})
 	_, err := c.PutPhoto(context.Background(), target(t, "users/alice@contoso.com"), graphtest.JPEG(64, 64))
 	if ge := asGraphError(t, err); ge.Reason() != graph.ReasonUnavailable || !ge.Transient() {
 		t.Fatal(err)

@@ -347,7 +347,6 @@ func supportsUserXattr(dir string) bool {
 	return syscall.Setxattr(name, "user.s3test", []byte("1"), 0) == nil
 }
 
-
 // logBuffer keeps the last max bytes written to it; it is the process's stdout and stderr.
 type logBuffer struct {
 	mu  sync.Mutex

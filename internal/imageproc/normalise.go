@@ -79,7 +79,7 @@ func Normalise(ctx context.Context, src []byte, opts Options) (Photo, error) {
 	defer release()
 
 	j := &job{src: src, opts: opts}
-	defer j.img.close()
+	defer func() { j.img.close() }() // j.img is set by the load step
 	for _, s := range pipeline {
 		if err := ctx.Err(); err != nil {
 			return Photo{}, fmt.Errorf("normalise image: stopped before %s: %w", s.name, err)

@@ -183,3 +183,19 @@ func TestContextCancelled(t *testing.T) {
 		t.Fatalf("err = %v, want deadline exceeded", err)
 	}
 }
+
+// TestNoLibvipsLeak: every image libvips allocates for a photo is released when Normalise
+// returns, on success and on refusal.
+func TestNoLibvipsLeak(t *testing.T) {
+	inputs := [][]byte{
+		synthPNG(t, 900, 600, false), synthAlphaSquare(t, 300, 90), synthJPEG(t, 800, 800, true),
+		synthJPEG(t, 600, 600, false)[:3000], synthPNG(t, 20, 20, false),
+	}
+	before, _ := trackedMemory()
+	for _, src := range inputs {
+		Normalise(context.Background(), src, Options{MaxBytes: 20_000})
+	}
+	if after, _ := trackedMemory(); after != before {
+		t.Errorf("libvips holds %d bytes more after Normalise returned", after-before)
+	}
+}

@@ -105,3 +105,39 @@ func bandMeans(ctx context.Context, src []byte, rendered bool) ([3]float64, erro
 	}
 	return [3]float64{float64(m[0]), float64(m[1]), float64(m[2])}, nil
 }
+
+// synthLargeJPEG makes a smooth w×h JPEG with libvips, baseline or progressive.
+func synthLargeJPEG(w, h int, progressive bool) ([]byte, error) {
+	configure()
+	var buf unsafe.Pointer
+	var n C.size_t
+	p := C.int(0)
+	if progressive {
+		p = 1
+	}
+	if C.gp_synth_jpeg(C.int(w), C.int(h), p, &buf, &n) != 0 {
+		return nil, vipsError("synthesise jpeg")
+	}
+	defer C.g_free(C.gpointer(buf))
+	return C.GoBytes(buf, C.int(n)), nil
+}
+
+// thumbnailReference runs libvips' own thumbnail operation (what vipsthumbnail does) on src
+// with the same size and crop, encoded like ours: the reference row of the benchmarks.
+func thumbnailReference(src []byte, opts Options) ([]byte, error) {
+	opts = opts.WithDefaults()
+	release, err := acquire(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	img, err := referenceThumbnail(src, opts.Size, opts.Crop)
+	if err != nil {
+		return nil, err
+	}
+	defer img.close()
+	if err := img.flattenWhite(); err != nil {
+		return nil, err
+	}
+	return img.jpeg(opts.Quality)
+}

@@ -247,3 +247,26 @@ int gp_band_means(const void *buf, size_t len, const char *profile, int transfor
 	g_object_unref(in);
 	return 0;
 }
+
+// Test support: a smooth width×height RGB JPEG made by libvips in streaming fashion, for the
+// large-image memory tests (a 100 MP file would take Go's encoder seconds and gigabytes).
+int gp_synth_jpeg(int width, int height, int progressive, void **buf, size_t *len) {
+	VipsImage *s = NULL, *u = NULL, *c = NULL;
+	VipsImage *bands[3];
+	int r;
+	if (vips_sines(&s, width, height, "hfreq", 3.0, "vfreq", 2.0, NULL))
+		return -1;
+	r = vips_linear1(s, &u, 120.0, 128.0, "uchar", TRUE, NULL);
+	g_object_unref(s);
+	if (r)
+		return -1;
+	bands[0] = u; bands[1] = u; bands[2] = u;
+	r = vips_bandjoin(bands, &c, 3, NULL);
+	g_object_unref(u);
+	if (r)
+		return -1;
+	c->Type = VIPS_INTERPRETATION_sRGB;
+	r = vips_jpegsave_buffer(c, buf, len, "Q", 85, "interlace", progressive, NULL);
+	g_object_unref(c);
+	return r;
+}

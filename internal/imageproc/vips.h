@@ -43,3 +43,4 @@ int gp_thumbnail_reference(const void *buf, size_t len, int size, int crop, Vips
 int gp_decode_reference(const void *buf, size_t len, const char *profile, int embedded, VipsImage **out);
 int gp_decode_raw(const void *buf, size_t len, VipsImage **out);
 int gp_band_means(const void *buf, size_t len, const char *profile, int transform, double *means, int n);
+int gp_synth_jpeg(int width, int height, int progressive, void **buf, size_t *len);

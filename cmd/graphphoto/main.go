@@ -37,6 +37,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "normalise", "normalize":
 		return runNormalise(ctx, args[1:], stdout, stderr)
+	case "put", "get", "delete":
+		return runGraph(ctx, args[0], args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

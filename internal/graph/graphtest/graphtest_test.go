@@ -306,7 +306,9 @@ func TestClientAssertion(t *testing.T) {
 		}, nil, 200, 0},
 		{"unregistered thumbprint", "PS256", func(h, c map[string]any) { h["x5t#S256"] = base64.StdEncoding.EncodeToString(make([]byte, 32)) }, nil, 401, 700027},
 		{"signed by another key", "PS256", nil, other, 401, 700027},
-		{"wrong audience", "PS256", func(h, c map[string]any) { c["aud"] = "https://login.microsoftonline.com/" + tenantID + "/oauth2/v2.0/token" }, nil, 401, 700023},
+		{"wrong audience", "PS256", func(h, c map[string]any) {
+			c["aud"] = "https://login.microsoftonline.com/" + tenantID + "/oauth2/v2.0/token"
+		}, nil, 401, 700023},
 		{"wrong issuer", "PS256", func(h, c map[string]any) { c["iss"] = clientID }, nil, 401, 700021},
 		{"expired", "PS256", func(h, c map[string]any) { c["exp"] = f.clock.Now().Add(-time.Hour).Unix() }, nil, 401, 700024},
 		{"not yet valid", "PS256", func(h, c map[string]any) { c["nbf"] = f.clock.Now().Add(time.Hour).Unix() }, nil, 401, 700024},

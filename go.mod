@@ -24,5 +24,9 @@ require (
 	github.com/aws/aws-sdk-go-v2/service/ssooidc v1.44.5 // indirect
 	github.com/aws/aws-sdk-go-v2/service/sts v1.52.0 // indirect
 	github.com/aws/smithy-go v1.28.9 // indirect
+	github.com/golang-jwt/jwt/v5 v5.2.2 // indirect
+	github.com/google/uuid v1.3.0 // indirect
 	github.com/h2non/bimg v1.1.9 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
+	golang.org/x/sync v0.10.0 // indirect
 )

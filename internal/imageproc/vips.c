@@ -120,7 +120,8 @@ int gp_resize_premultiplied(VipsImage *in, double hscale, double vscale, VipsIma
 	g_object_unref(res);
 	if (r)
 		return -1;
-	r = vips_cast_uchar(un, out, NULL);
+	// Back to the source's depth: 16-bit images stay 16-bit until the colour step.
+	r = vips_cast(un, out, vips_image_get_format(in), NULL);
 	g_object_unref(un);
 	return r;
 }

@@ -1,0 +1,85 @@
+package rietest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// BinaryName is the emulator executable scripts/setup.sh installs into the repository's bin/.
+const BinaryName = "aws-lambda-rie"
+
+// ErrNotInstalled says aws-lambda-rie is neither in the repository's bin/ nor on PATH.
+var ErrNotInstalled = errors.New("aws-lambda-rie is not installed: run `make setup` (scripts/setup.sh) to build it into bin/")
+
+// Binary returns the emulator's path: the repository's bin/ (found by walking up from the
+// working directory to go.mod) first, then PATH.
+func Binary() (string, error) {
+	if dir, err := os.Getwd(); err == nil {
+		if root, ok := moduleRoot(dir); ok {
+			p := filepath.Join(root, "bin", BinaryName)
+			if isExecutable(p) {
+				return p, nil
+			}
+		}
+	}
+	if p, err := exec.LookPath(BinaryName); err == nil {
+		return p, nil
+	}
+	return "", ErrNotInstalled
+}
+
+// Available reports whether the emulator can be found. A test that needs it should still call
+// Start and fail, never skip.
+func Available() bool {
+	_, err := Binary()
+	return err == nil
+}
+
+// Build compiles a Go main package (an import path, or a path relative to the working
+// directory such as "./testdata/echo") into dir/bootstrap, the file name Lambda's provided
+// runtimes run, and returns its path.
+func Build(ctx context.Context, pkg, dir string) (string, error) {
+	out := filepath.Join(dir, "bootstrap")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return "", errorf("go build %s: %w\n%s", pkg, err, output)
+	}
+	return out, nil
+}
+
+// BuildBootstrap is Build for a test, into a temporary folder removed when the test ends.
+func BuildBootstrap(tb testing.TB, pkg string) string {
+	tb.Helper()
+	p, err := Build(context.Background(), pkg, tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+func moduleRoot(dir string) (string, bool) {
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, true
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", false
+		}
+		dir = parent
+	}
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+}
+
+func errorf(format string, args ...any) error {
+	return fmt.Errorf("rietest: "+format, args...)
+}

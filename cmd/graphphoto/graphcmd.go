@@ -95,7 +95,7 @@ func runGraph(ctx context.Context, cmd string, args []string, stdout, stderr io.
 			}
 			var ie *imageproc.Error
 			if errors.As(err, &ie) {
-				line.Status, line.Reason = "rejected", ie.Reason
+				line.Status, line.Reason = "rejected", ie.Code
 			}
 			var ge *graph.Error
 			if errors.As(err, &ge) {

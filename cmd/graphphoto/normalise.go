@@ -90,7 +90,7 @@ func normaliseFile(ctx context.Context, file, outDir string, maxSource int64, op
 	var refused *imageproc.Error
 	switch {
 	case errors.As(err, &refused):
-		line.Status, line.Reason, line.Message = "rejected", refused.Reason, refused.Error()
+		line.Status, line.Reason, line.Message = "rejected", refused.Code, refused.Error()
 		return line
 	case err != nil:
 		line.Status, line.Message = "error", err.Error()

@@ -183,7 +183,7 @@ func TestLargeJPEGPeakMemory(t *testing.T) {
 	}
 	_, err = Normalise(context.Background(), progressive, Options{})
 	var refused *Error
-	if !errors.As(err, &refused) || refused.Reason != ReasonTooManyPixels {
+	if !errors.As(err, &refused) || refused.Code != ReasonTooManyPixels {
 		t.Errorf("100 MP progressive JPEG: err = %v, want too_many_pixels", err)
 	}
 }

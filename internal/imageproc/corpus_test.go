@@ -45,7 +45,7 @@ func TestCorpus(t *testing.T) {
 				p, err := Normalise(context.Background(), src, Options{MaxBytes: budget})
 				if wantReason != "" {
 					var refused *Error
-					if !errors.As(err, &refused) || refused.Reason != wantReason {
+					if !errors.As(err, &refused) || refused.Code != wantReason {
 						t.Fatalf("err = %v, want %s", err, wantReason)
 					}
 					return
@@ -146,7 +146,7 @@ func TestBombsRefusedCheaply(t *testing.T) {
 		src := readCorpus(t, name)
 		_, err := Normalise(context.Background(), src, Options{})
 		var refused *Error
-		if !errors.As(err, &refused) || refused.Reason != ReasonTooManyPixels {
+		if !errors.As(err, &refused) || refused.Code != ReasonTooManyPixels {
 			t.Fatalf("%s: err = %v, want too_many_pixels", name, err)
 		}
 		got := peak(name)

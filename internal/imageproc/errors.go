@@ -14,9 +14,9 @@ const (
 // Error is a refusal of the input. Every one is permanent: the same bytes give the same answer,
 // so retrying is pointless.
 type Error struct {
-	Reason string
-	Msg    string
-	Err    error
+	Code string // one of the Reason* constants
+	Msg  string
+	Err  error
 }
 
 func (e *Error) Error() string {
@@ -31,9 +31,9 @@ func (e *Error) Unwrap() error { return e.Err }
 // Transient is always false: an image that fails now fails again.
 func (e *Error) Transient() bool { return false }
 
-// ReasonCode is the stable machine-readable cause.
-func (e *Error) ReasonCode() string { return e.Reason }
+// Reason is the stable machine-readable cause.
+func (e *Error) Reason() string { return e.Code }
 
 func refuse(reason string, err error, format string, args ...any) *Error {
-	return &Error{Reason: reason, Msg: fmt.Sprintf(format, args...), Err: err}
+	return &Error{Code: reason, Msg: fmt.Sprintf(format, args...), Err: err}
 }

@@ -41,7 +41,7 @@ func TestNormaliseSynthetic(t *testing.T) {
 			p, err := Normalise(ctx, tt.src, tt.opts)
 			if tt.wantReason != "" {
 				var e *Error
-				if !errors.As(err, &e) || e.Reason != tt.wantReason {
+				if !errors.As(err, &e) || e.Code != tt.wantReason {
 					t.Fatalf("err = %v, want reason %s", err, tt.wantReason)
 				}
 				return

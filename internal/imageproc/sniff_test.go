@@ -71,7 +71,7 @@ func TestRefusedBeforeLibvips(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Normalise(context.Background(), []byte(tt.in), Options{})
 			var e *Error
-			if !errors.As(err, &e) || e.Reason != ReasonUnsupportedFormat {
+			if !errors.As(err, &e) || e.Code != ReasonUnsupportedFormat {
 				t.Fatalf("err = %v, want unsupported_format", err)
 			}
 			if !strings.Contains(strings.ToLower(e.Error()), strings.ToLower(tt.says)) {

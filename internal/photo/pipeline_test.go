@@ -1,0 +1,215 @@
+package photo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"testing"
+
+	"github.com/graphphoto/graphphoto/internal/graph"
+	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
+	"github.com/graphphoto/graphphoto/internal/imageproc"
+)
+
+const (
+	tenantID = "7a1b2c3d-0000-4000-8000-00000000c0de"
+	clientID = "11111111-2222-4333-8444-555555555555"
+	secret   = "pipeline-test-secret-value"
+	aliceID  = "aaaaaaaa-0000-4000-8000-000000000001"
+)
+
+func newGraph(t *testing.T) *graphtest.Server {
+	t.Helper()
+	srv := graphtest.New(graphtest.Options{Tenants: []graphtest.Tenant{{
+		ID:    tenantID,
+		Apps:  []graphtest.App{{ClientID: clientID, Secrets: []string{secret}}},
+		Users: []graphtest.User{{ID: aliceID, UPN: "alice@contoso.com"}},
+	}}})
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func newPipeline(t *testing.T, srv *graphtest.Server, src graph.CredentialsSource) *Pipeline {
+	t.Helper()
+	c, err := graph.NewClient(src, graph.Options{
+		Endpoint: srv.GraphURL(), Authority: srv.AuthorityURL(), HTTPClient: srv.Client(),
+		MaxAttempts: 2, MaxRetryAfter: 0,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(imageproc.Normalise, c, imageproc.Options{}, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func creds(secretValue string) graph.StaticCredentials {
+	return graph.StaticCredentials{TenantID: tenantID, ClientID: clientID, ClientSecret: secretValue}
+}
+
+func pngOf(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 90, 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func target(t *testing.T, s string) graph.Target {
+	t.Helper()
+	tg, err := graph.ParseTarget(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tg
+}
+
+func TestRun(t *testing.T) {
+	srv := newGraph(t)
+	good := newPipeline(t, srv, creds(secret))
+	tests := []struct {
+		name      string
+		p         *Pipeline
+		target    string
+		src       []byte
+		status    Status
+		reason    string
+		transient bool
+	}{
+		{"synced", good, "users/alice@contoso.com", pngOf(t, 900, 700), StatusSynced, "", false},
+		{"not an image", good, "users/alice@contoso.com", []byte("%PDF-1.7"), StatusRejected, imageproc.ReasonUnsupportedFormat, false},
+		{"too small", good, "users/alice@contoso.com", pngOf(t, 20, 20), StatusRejected, imageproc.ReasonTooSmall, false},
+		{"over the source limit", good, "users/alice@contoso.com", make([]byte, 1<<20+1), StatusRejected, ReasonSourceTooLarge, false},
+		{"unknown user", good, "users/nobody@contoso.com", pngOf(t, 100, 100), StatusRejected, graph.ReasonTargetNotFound, false},
+		{"wrong secret", newPipeline(t, srv, creds("not-the-secret")), "users/alice@contoso.com", pngOf(t, 100, 100), StatusFailed, graph.ReasonCredentialsInvalid, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := tt.p.Run(context.Background(), target(t, tt.target), tt.src)
+			if o.Status != tt.status || o.Reason != tt.reason || o.Transient != tt.transient {
+				t.Fatalf("outcome %s/%s transient=%v (%v), want %s/%s transient=%v", o.Status, o.Reason, o.Transient, o.Err, tt.status, tt.reason, tt.transient)
+			}
+			if o.Target != target(t, tt.target).String() || o.SourceBytes != len(tt.src) {
+				t.Errorf("outcome names %q, %d bytes", o.Target, o.SourceBytes)
+			}
+		})
+	}
+
+	// The synced photo is what the normaliser made, and the outcome says so.
+	o := good.Run(context.Background(), target(t, "users/alice@contoso.com"), pngOf(t, 900, 700))
+	stored, ok := srv.Photo(tenantID, "users/"+aliceID)
+	if !ok {
+		t.Fatalf("no photo stored for alice; requests: %+v", srv.Requests())
+	}
+	if len(stored.Data) != o.PhotoBytes || stored.Width != 648 || o.Width != 648 || o.Height != 648 || o.SourceFormat != "png" {
+		t.Errorf("stored %d bytes, outcome %+v", len(stored.Data), o)
+	}
+	if o.GraphRequestID == "" || o.ClientRequestID == "" || o.GraphStatus != 200 || o.Attempts != 1 {
+		t.Errorf("graph ids missing from outcome: %+v", o)
+	}
+}
+
+func TestRunThrottled(t *testing.T) {
+	srv := newGraph(t)
+	p := newPipeline(t, srv, creds(secret))
+	srv.AddFault(graphtest.Fault{Kind: "graph", Method: "PUT", Status: 429, RetryAfter: "120"})
+	o := p.Run(context.Background(), target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
+	if o.Status != StatusFailed || o.Reason != graph.ReasonThrottled || !o.Transient {
+		t.Fatalf("outcome %+v, want failed/throttled transient", o)
+	}
+	if o.RetryAfter.Seconds() != 120 {
+		t.Errorf("retry after %v, want 120 s from Graph", o.RetryAfter)
+	}
+}
+
+// TestCredentialsFromSecretsManagerFailure: a Secrets Manager outage is transient, a missing
+// secret is not.
+func TestCredentialsSourceFailure(t *testing.T) {
+	srv := newGraph(t)
+	for _, tt := range []struct {
+		err       error
+		transient bool
+	}{
+		{fakeSourceErr{"secret_unavailable", true}, true},
+		{fakeSourceErr{"secret_not_found", false}, false},
+	} {
+		p := newPipeline(t, srv, failingSource{tt.err})
+		o := p.Run(context.Background(), target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
+		if o.Status != StatusFailed || o.Transient != tt.transient {
+			t.Errorf("%v: outcome %s/%s transient=%v", tt.err, o.Status, o.Reason, o.Transient)
+		}
+	}
+}
+
+type failingSource struct{ err error }
+
+func (f failingSource) Credentials(context.Context, bool) (graph.Credentials, error) {
+	return graph.Credentials{}, f.err
+}
+
+type fakeSourceErr struct {
+	reason    string
+	transient bool
+}
+
+func (e fakeSourceErr) Error() string   { return "read secret: " + e.reason }
+func (e fakeSourceErr) Reason() string  { return e.reason }
+func (e fakeSourceErr) Transient() bool { return e.transient }
+
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		err       error
+		status    Status
+		reason    string
+		transient bool
+	}{
+		{nil, StatusSynced, "", false},
+		{&imageproc.Error{Code: imageproc.ReasonCorruptImage}, StatusRejected, imageproc.ReasonCorruptImage, false},
+		{fmt.Errorf("wrapped: %w", &imageproc.Error{Code: imageproc.ReasonTooManyPixels}), StatusRejected, imageproc.ReasonTooManyPixels, false},
+		{NoTarget("no metadata"), StatusRejected, ReasonNoTarget, false},
+		{SourceTooLarge(10, 5), StatusRejected, ReasonSourceTooLarge, false},
+		{context.DeadlineExceeded, StatusFailed, ReasonTimeout, true},
+		{fmt.Errorf("normalise: %w", context.Canceled), StatusFailed, ReasonTimeout, true},
+		{errors.New("something odd"), StatusFailed, ReasonInternal, true},
+		{fakeSourceErr{"access_denied", false}, StatusFailed, "access_denied", false},
+		{fakeSourceErr{"throttled", true}, StatusFailed, "throttled", true},
+	}
+	for _, tt := range tests {
+		s, r, tr := Classify(tt.err)
+		if s != tt.status || r != tt.reason || tr != tt.transient {
+			t.Errorf("Classify(%v) = %s/%s/%v, want %s/%s/%v", tt.err, s, r, tr, tt.status, tt.reason, tt.transient)
+		}
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	if _, err := New(imageproc.Normalise, nil, imageproc.Options{}, 10); err == nil {
+		t.Error("nil uploader accepted")
+	}
+	if _, err := New(imageproc.Normalise, failingUploader{}, imageproc.Options{Quality: 500}, 10); err == nil {
+		t.Error("quality 500 accepted")
+	}
+	if _, err := New(imageproc.Normalise, failingUploader{}, imageproc.Options{}, 0); err == nil {
+		t.Error("zero source limit accepted")
+	}
+}
+
+type failingUploader struct{}
+
+func (failingUploader) PutPhoto(context.Context, graph.Target, []byte) (graph.Result, error) {
+	return graph.Result{}, errors.New("unreachable")
+}

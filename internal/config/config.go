@@ -1,0 +1,180 @@
+// Package config reads the functions' configuration from the environment (DESIGN §7). Every
+// value is checked at start, so a bad deployment fails once with one clear line instead of on
+// every event.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/graphphoto/graphphoto/internal/graph"
+	"github.com/graphphoto/graphphoto/internal/imageproc"
+)
+
+// Config is everything the two functions read from their environment.
+type Config struct {
+	// Graph
+	SecretID  string // GRAPH_SECRET_ID: Secrets Manager secret with the app's credentials
+	Cloud     string // GRAPH_CLOUD: global, usgov, usgovdod, china ("" = the secret's, else global)
+	Endpoint  string // GRAPH_ENDPOINT: Graph base URL override (emulators)
+	Authority string // GRAPH_AUTHORITY: token authority override (emulators)
+
+	// Photo
+	Photo          imageproc.Options // PHOTO_SIZE, PHOTO_CROP, PHOTO_QUALITY, PHOTO_MAX_BYTES, SOURCE_MAX_PIXELS
+	SourceMaxBytes int               // SOURCE_MAX_BYTES
+
+	// S3 path
+	TargetMetadataKey string // TARGET_METADATA_KEY: user metadata naming the target
+	TargetKeyPrefix   string // TARGET_KEY_PREFIX: key prefix before {target}/{file}
+
+	// API path
+	AdminRole    string        // API_ADMIN_ROLE: app role that may write anyone's photo
+	UploadBucket string        // UPLOAD_BUCKET: bucket presigned uploads go to ("" disables them)
+	UploadPrefix string        // UPLOAD_PREFIX: key prefix of presigned uploads
+	UploadURLTTL time.Duration // UPLOAD_URL_TTL: lifetime of a presigned URL
+
+	LogLevel slog.Level // LOG_LEVEL: debug, info, warn, error
+}
+
+// Defaults, as documented in the README's configuration table.
+const (
+	DefaultSourceMaxBytes    = 52_428_800
+	DefaultTargetMetadataKey = "graph-target"
+	DefaultAdminRole         = "Photos.ReadWrite.All"
+	DefaultUploadPrefix      = "uploads/"
+	DefaultUploadURLTTL      = 15 * time.Minute
+)
+
+// Variables lists every environment variable Load reads, for the template check and the README.
+var Variables = []string{
+	"GRAPH_SECRET_ID", "GRAPH_CLOUD", "GRAPH_ENDPOINT", "GRAPH_AUTHORITY",
+	"PHOTO_SIZE", "PHOTO_CROP", "PHOTO_QUALITY", "PHOTO_MAX_BYTES", "SOURCE_MAX_BYTES", "SOURCE_MAX_PIXELS",
+	"TARGET_METADATA_KEY", "TARGET_KEY_PREFIX",
+	"API_ADMIN_ROLE", "UPLOAD_BUCKET", "UPLOAD_PREFIX", "UPLOAD_URL_TTL",
+	"LOG_LEVEL",
+}
+
+// Load reads the configuration through getenv (os.Getenv in main). All problems are reported
+// together, each naming its variable.
+func Load(getenv func(string) string) (Config, error) {
+	r := reader{getenv: getenv}
+	c := Config{
+		SecretID:  strings.TrimSpace(getenv("GRAPH_SECRET_ID")),
+		Cloud:     strings.TrimSpace(getenv("GRAPH_CLOUD")),
+		Endpoint:  r.url("GRAPH_ENDPOINT"),
+		Authority: r.url("GRAPH_AUTHORITY"),
+		Photo: imageproc.Options{
+			Size:      r.int("PHOTO_SIZE", imageproc.DefaultSize),
+			Crop:      r.crop("PHOTO_CROP"),
+			Quality:   r.int("PHOTO_QUALITY", imageproc.DefaultQuality),
+			MaxBytes:  r.int("PHOTO_MAX_BYTES", imageproc.DefaultMaxBytes),
+			MaxPixels: r.int("SOURCE_MAX_PIXELS", imageproc.DefaultMaxPixels),
+		},
+		SourceMaxBytes:    r.int("SOURCE_MAX_BYTES", DefaultSourceMaxBytes),
+		TargetMetadataKey: strings.ToLower(r.str("TARGET_METADATA_KEY", DefaultTargetMetadataKey)),
+		TargetKeyPrefix:   getenv("TARGET_KEY_PREFIX"),
+		AdminRole:         r.str("API_ADMIN_ROLE", DefaultAdminRole),
+		UploadBucket:      strings.TrimSpace(getenv("UPLOAD_BUCKET")),
+		UploadPrefix:      r.str("UPLOAD_PREFIX", DefaultUploadPrefix),
+		UploadURLTTL:      r.duration("UPLOAD_URL_TTL", DefaultUploadURLTTL),
+		LogLevel:          r.level("LOG_LEVEL"),
+	}
+	if c.Cloud != "" {
+		if _, ok := graph.LookupCloud(c.Cloud); !ok {
+			r.fail("GRAPH_CLOUD", c.Cloud, "want global, usgov, usgovdod or china")
+		}
+	}
+	if err := c.Photo.Validate(); err != nil {
+		r.errs = append(r.errs, fmt.Errorf("photo options: %w", err))
+	}
+	if c.Photo.MaxBytes > graph.MaxPhotoBytes {
+		r.fail("PHOTO_MAX_BYTES", strconv.Itoa(c.Photo.MaxBytes), fmt.Sprintf("Graph accepts at most %d bytes", graph.MaxPhotoBytes))
+	}
+	if c.SourceMaxBytes < 1 {
+		r.fail("SOURCE_MAX_BYTES", strconv.Itoa(c.SourceMaxBytes), "want at least 1")
+	}
+	if c.UploadURLTTL < time.Minute || c.UploadURLTTL > 7*24*time.Hour {
+		r.fail("UPLOAD_URL_TTL", c.UploadURLTTL.String(), "want 1m to 168h (SigV4's limit)")
+	}
+	if len(r.errs) > 0 {
+		return Config{}, fmt.Errorf("configuration: %w", errors.Join(r.errs...))
+	}
+	return c, nil
+}
+
+type reader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (r *reader) fail(name, value, why string) {
+	r.errs = append(r.errs, fmt.Errorf("%s=%q: %s", name, value, why))
+}
+
+func (r *reader) str(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) int(name string, def int) int {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(strings.ReplaceAll(v, "_", ""))
+	if err != nil || n < 0 {
+		r.fail(name, v, "want a whole number")
+		return def
+	}
+	return n
+}
+
+func (r *reader) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.fail(name, v, "want a duration such as 15m")
+		return def
+	}
+	return d
+}
+
+func (r *reader) crop(name string) imageproc.Crop {
+	v := strings.TrimSpace(r.getenv(name))
+	c, err := imageproc.ParseCrop(v)
+	if err != nil {
+		r.fail(name, v, "want attention, centre or none")
+	}
+	return c
+}
+
+func (r *reader) url(name string) string {
+	v := strings.TrimRight(strings.TrimSpace(r.getenv(name)), "/")
+	if v != "" && !strings.HasPrefix(v, "https://") {
+		// MSAL refuses an authority that is not https, and Graph tokens must not cross plain HTTP.
+		r.fail(name, v, "want an https:// URL")
+	}
+	return v
+}
+
+func (r *reader) level(name string) slog.Level {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return slog.LevelInfo
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v)); err != nil {
+		r.fail(name, v, "want debug, info, warn or error")
+		return slog.LevelInfo
+	}
+	return l
+}

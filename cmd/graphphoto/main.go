@@ -60,6 +60,10 @@ func photoFlags(fs *flag.FlagSet) func() (imageproc.Options, error) {
 		if err != nil {
 			return imageproc.Options{}, err
 		}
+		// Zero means "default" inside imageproc; on the command line it is a mistake.
+		if *size < 1 || *quality < 1 || *maxBytes < 1 || *maxPixels < 1 {
+			return imageproc.Options{}, fmt.Errorf("--size, --quality, --max-bytes and --max-pixels must be positive")
+		}
 		o := imageproc.Options{Size: *size, Crop: c, Quality: *quality, MaxBytes: *maxBytes, MaxPixels: *maxPixels}
 		return o, o.Validate()
 	}

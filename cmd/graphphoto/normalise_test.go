@@ -23,12 +23,12 @@ func TestNormaliseCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := filepath.Join(dir, "big.jpg")
-	if err := os.WriteFile(big, make([]byte, 2048), 0o644); err != nil {
+	if err := os.WriteFile(big, make([]byte, 20_000), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out")
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"normalise", "--size", "240", "--max-source-bytes", "1500", "--out", out, good, pdf, big, filepath.Join(dir, "missing.png")}, &stdout, &stderr)
+	code := run(context.Background(), []string{"normalise", "--size", "240", "--max-source-bytes", "15000", "--out", out, good, pdf, big, filepath.Join(dir, "missing.png")}, &stdout, &stderr)
 	if code != 1 {
 		t.Errorf("exit %d, want 1 (a missing file is an error); stderr: %s", code, stderr.String())
 	}

@@ -5,7 +5,20 @@ export PATH := $(CURDIR)/bin:$(PATH)
 # glibc keeps one malloc arena per thread; libvips' worker threads then hold on to freed pages.
 # Two arenas keep RSS flat across many images (measured in ../shared/anchors/RESULTS.md).
 export MALLOC_ARENA_MAX ?= 2
-FUZZTIME ?= 15s
+FUZZTIME ?= 8s
+# The shared corpus sits beside the repository here and in CI; when it does, tests that read it
+# must not skip.
+REQUIRE_CORPUS ?= $(if $(wildcard ../shared/testdata/images/MANIFEST.tsv),1,0)
+export REQUIRE_CORPUS
+# Every parser of untrusted input has a fuzz target; CI runs each for FUZZTIME.
+FUZZ_TARGETS := \
+	FuzzSniff:./internal/imageproc \
+	FuzzParseTarget:./internal/graph \
+	FuzzSniffImage:./internal/graph/graphtest \
+	FuzzParseCredentials:./internal/secrets \
+	FuzzConvert:./internal/s3notify \
+	FuzzEncodeKey:./internal/s3notify \
+	FuzzParseReport:./internal/rietest
 SAMPLES ?= $(wildcard ../shared/testdata/images/jpeg_camera_3mp_canon_exif6.jpg ../shared/testdata/images/heic_iphone13_12mp.heic ../shared/testdata/images/png_rgba_bird.png ../shared/testdata/images/jpeg_cmyk_swop_icc.jpg ../shared/testdata/images/bomb_png_4gpx.png)
 
 .PHONY: setup build run test fuzz bench vet
@@ -30,7 +43,11 @@ test: setup
 	$(MAKE) --no-print-directory fuzz
 
 fuzz: setup
-	go test -run='^$$' -fuzz='^FuzzSniff$$' -fuzztime=$(FUZZTIME) ./internal/imageproc
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t%%:*} ($(FUZZTIME))"; \
+		go test -run='^$$' -fuzz="^$${t%%:*}$$" -fuzztime=$(FUZZTIME) "$${t#*:}"; \
+	done
 
 bench: setup
-	go test -run='^$$' -bench=. -benchmem -benchtime=5x ./internal/imageproc
+	go test -run='^$$' -bench=. -benchtime=5x ./internal/imageproc
+	IMAGEPROC_RSS_IMAGES=1000 go test -count=1 -v -run='^(TestRSSGrowth|TestLargeJPEGPeakMemory|TestBombsRefusedCheaply)$$' ./internal/imageproc

@@ -144,7 +144,10 @@ func (s *Source) Credentials(ctx context.Context, fresh bool) (graph.Credentials
 		}
 		return f.creds, nil
 	case <-ctx.Done():
-		return graph.Credentials{}, classify(s.secretID, ctx.Err())
+		// The read goes on for the next caller; this one ran out of time (transient).
+		e := classify(s.secretID, ctx.Err())
+		e.msg = "gave up waiting for GetSecretValue"
+		return graph.Credentials{}, e
 	}
 }
 

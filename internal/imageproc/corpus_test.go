@@ -82,18 +82,20 @@ func TestOrientations(t *testing.T) {
 		{"landscape_o0.jpg", "jpeg_exif_o%d.jpg"},
 		{"portrait_o0.jpg", "portrait_o%d.jpg"},
 	}
-	for _, set := range sets {
-		ref := decodeNormalised(t, set.reference, Options{Crop: CropCentre})
-		for o := 1; o <= 8; o++ {
-			name := strings.Replace(set.pattern, "%d", string(rune('0'+o)), 1)
-			t.Run(name, func(t *testing.T) {
-				got := decodeNormalised(t, name, Options{Crop: CropCentre})
-				// The sets are the same photo re-encoded per orientation; a wrong rotation or
-				// flip moves almost every pixel and differs by tens of levels.
-				if d := meanAbsDiff(t, ref, got); d > 6 {
-					t.Errorf("%.1f levels from the upright reference", d)
-				}
-			})
+	for _, crop := range []Crop{CropCentre, CropAttention} {
+		for _, set := range sets {
+			ref := decodeNormalised(t, set.reference, Options{Crop: crop})
+			for o := 1; o <= 8; o++ {
+				name := strings.Replace(set.pattern, "%d", string(rune('0'+o)), 1)
+				t.Run(crop.String()+"/"+name, func(t *testing.T) {
+					got := decodeNormalised(t, name, Options{Crop: crop})
+					// The sets are the same photo re-encoded per orientation; a wrong rotation
+					// or flip, or a crop window in the wrong place, moves almost every pixel.
+					if d := meanAbsDiff(t, ref, got); d > 6 {
+						t.Errorf("%.1f levels from the upright reference", d)
+					}
+				})
+			}
 		}
 	}
 	// A control: the mirror image must be far outside the tolerance, or the comparison above

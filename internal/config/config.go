@@ -30,6 +30,10 @@ type Config struct {
 	// S3 path
 	TargetMetadataKey string // TARGET_METADATA_KEY: user metadata naming the target
 	TargetKeyPrefix   string // TARGET_KEY_PREFIX: key prefix before {target}/{file}
+	// S3ForcePathStyle (S3_FORCE_PATH_STYLE) addresses buckets as http://host/bucket/key, for an
+	// S3-compatible server at AWS_ENDPOINT_URL_S3 (local stack, tests) whose host name cannot take
+	// a bucket sub-domain. aws-sdk-go-v2 reads the endpoint variable but has no variable for this.
+	S3ForcePathStyle bool
 
 	// API path
 	AdminRole    string        // API_ADMIN_ROLE: app role that may write anyone's photo
@@ -53,7 +57,7 @@ const (
 var Variables = []string{
 	"GRAPH_SECRET_ID", "GRAPH_CLOUD", "GRAPH_ENDPOINT", "GRAPH_AUTHORITY",
 	"PHOTO_SIZE", "PHOTO_CROP", "PHOTO_QUALITY", "PHOTO_MAX_BYTES", "SOURCE_MAX_BYTES", "SOURCE_MAX_PIXELS",
-	"TARGET_METADATA_KEY", "TARGET_KEY_PREFIX",
+	"TARGET_METADATA_KEY", "TARGET_KEY_PREFIX", "S3_FORCE_PATH_STYLE",
 	"API_ADMIN_ROLE", "UPLOAD_BUCKET", "UPLOAD_PREFIX", "UPLOAD_URL_TTL",
 	"LOG_LEVEL",
 }
@@ -77,6 +81,7 @@ func Load(getenv func(string) string) (Config, error) {
 		SourceMaxBytes:    r.int("SOURCE_MAX_BYTES", DefaultSourceMaxBytes),
 		TargetMetadataKey: strings.ToLower(r.str("TARGET_METADATA_KEY", DefaultTargetMetadataKey)),
 		TargetKeyPrefix:   getenv("TARGET_KEY_PREFIX"),
+		S3ForcePathStyle:  r.bool("S3_FORCE_PATH_STYLE"),
 		AdminRole:         r.str("API_ADMIN_ROLE", DefaultAdminRole),
 		UploadBucket:      strings.TrimSpace(getenv("UPLOAD_BUCKET")),
 		UploadPrefix:      r.str("UPLOAD_PREFIX", DefaultUploadPrefix),
@@ -133,6 +138,19 @@ func (r *reader) int(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+func (r *reader) bool(name string) bool {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return false
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, v, "want true or false")
+		return false
+	}
+	return b
 }
 
 func (r *reader) duration(name string, def time.Duration) time.Duration {

@@ -40,11 +40,20 @@ func TestValues(t *testing.T) {
 	}
 }
 
+func TestS3ForcePathStyle(t *testing.T) {
+	for value, want := range map[string]bool{"": false, "true": true, "1": true, "false": false, " TRUE ": true} {
+		c, err := Load(env(map[string]string{"S3_FORCE_PATH_STYLE": value}))
+		if err != nil || c.S3ForcePathStyle != want {
+			t.Errorf("S3_FORCE_PATH_STYLE=%q: %v, %v; want %v", value, c.S3ForcePathStyle, err, want)
+		}
+	}
+}
+
 func TestBadValuesNameTheirVariable(t *testing.T) {
 	tests := map[string]string{
 		"PHOTO_SIZE": "big", "PHOTO_CROP": "entropy", "PHOTO_QUALITY": "0x55", "GRAPH_CLOUD": "mars",
 		"GRAPH_ENDPOINT": "http://graph.example", "PHOTO_MAX_BYTES": "5000000", "LOG_LEVEL": "loud",
-		"UPLOAD_URL_TTL": "30d", "SOURCE_MAX_BYTES": "-1",
+		"UPLOAD_URL_TTL": "30d", "SOURCE_MAX_BYTES": "-1", "S3_FORCE_PATH_STYLE": "yes please",
 	}
 	for name, value := range tests {
 		_, err := Load(env(map[string]string{name: value}))

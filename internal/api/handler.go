@@ -1,0 +1,497 @@
+// Package api is the HTTPS entry point of DESIGN §5: Microsoft Graph's photo routes for a
+// signed-in caller, served by a net/http handler (so it runs under httptest and as a local
+// server) and adapted to API Gateway HTTP API payload 2.0 by NewLambda.
+//
+// Routes (the same with or without the /v1.0 prefix, as Graph's paths are written):
+//
+//	PUT|PATCH /v1.0/{target}/photo/$value   normalise the body and write it to Graph → 200 JSON
+//	GET       /v1.0/{target}/photo/$value   the stored photo
+//	GET       /v1.0/{target}/photo          its metadata
+//	DELETE    /v1.0/{target}/photo/$value   users and groups only (Graph deletes nothing else)
+//	POST      /v1.0/uploads                 {"target"} → a presigned S3 PUT for larger originals
+//
+// Nothing else exists: it is not a Graph proxy. Errors use Graph's envelope with a stable
+// reason in innerError.reason; every response carries a request-id header.
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/graphphoto/graphphoto/internal/graph"
+	"github.com/graphphoto/graphphoto/internal/obs"
+	"github.com/graphphoto/graphphoto/internal/photo"
+)
+
+// DefaultMaxInlineBytes is the largest body PUT/PATCH take. Lambda's synchronous request
+// payload is 6 MB (6,291,456 bytes) including the event around the body, and API Gateway sends
+// binary bodies base64-encoded (4/3 larger): 4,500,000 raw bytes become 6,000,000, leaving
+// about 290 KB for headers and the request context. Larger originals go through POST
+// /v1.0/uploads.
+const DefaultMaxInlineBytes = 4_500_000
+
+// maxJSONBody bounds the body of POST /v1.0/uploads.
+const maxJSONBody = 16 << 10
+
+// PhotoWriter is the shared photo pipeline (*photo.Pipeline).
+type PhotoWriter interface {
+	Run(ctx context.Context, t graph.Target, src []byte) photo.Outcome
+	MaxSourceBytes() int
+}
+
+// PhotoReader reads and deletes photos in Graph (*graph.Client).
+type PhotoReader interface {
+	GetPhoto(ctx context.Context, t graph.Target) ([]byte, graph.Result, error)
+	GetPhotoMeta(ctx context.Context, t graph.Target) (graph.PhotoMeta, error)
+	DeletePhoto(ctx context.Context, t graph.Target) (graph.Result, error)
+}
+
+// MetricsWriter writes CloudWatch EMF lines (*obs.Metrics).
+type MetricsWriter interface {
+	Write(ctx context.Context, metrics []obs.Metric, props map[string]any) error
+}
+
+// Options are a Handler's dependencies and settings.
+type Options struct {
+	Photos PhotoWriter // required
+	Graph  PhotoReader // required
+	// Uploads presigns S3 PUTs (*s3.PresignClient); nil, or an empty UploadBucket, turns
+	// POST /v1.0/uploads off (404).
+	Uploads      Presigner
+	UploadBucket string
+	UploadPrefix string        // key prefix of uploads, e.g. "uploads/"
+	UploadURLTTL time.Duration // lifetime of an upload URL; default 15 minutes
+	// TargetMetadataKey is the user metadata the S3 path reads the target from (default
+	// "graph-target", sent as x-amz-meta-graph-target).
+	TargetMetadataKey string
+	// AdminRole is the app role that may use any target (config API_ADMIN_ROLE). Empty means
+	// nobody may use targets other than their own.
+	AdminRole string
+	// MaxInlineBytes bounds PUT/PATCH bodies; default DefaultMaxInlineBytes, and never more than
+	// Photos.MaxSourceBytes().
+	MaxInlineBytes int
+	// Logger gets one JSON line per request (obs.NewLogger in production); default discards.
+	Logger *slog.Logger
+	// Metrics, when set, gets one EMF line per photo write (*obs.Metrics).
+	Metrics MetricsWriter
+	// Now is the clock for error dates and upload expiry; default time.Now.
+	Now func() time.Time
+}
+
+// Handler serves the photo routes.
+type Handler struct {
+	opts      Options
+	maxInline int
+	log       *slog.Logger
+	now       func() time.Time
+}
+
+// New checks the options and returns the handler.
+func New(opts Options) (*Handler, error) {
+	if opts.Photos == nil || opts.Graph == nil {
+		return nil, errors.New("api handler: a photo pipeline and a Graph client are required")
+	}
+	if opts.MaxInlineBytes < 0 || opts.UploadURLTTL < 0 {
+		return nil, errors.New("api handler: negative inline limit or upload URL lifetime")
+	}
+	if opts.MaxInlineBytes == 0 {
+		opts.MaxInlineBytes = DefaultMaxInlineBytes
+	}
+	if opts.UploadURLTTL == 0 {
+		opts.UploadURLTTL = 15 * time.Minute
+	}
+	if opts.TargetMetadataKey == "" {
+		opts.TargetMetadataKey = "graph-target"
+	}
+	opts.TargetMetadataKey = strings.ToLower(opts.TargetMetadataKey)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	h := &Handler{opts: opts, log: opts.Logger, now: opts.Now}
+	h.maxInline = min(opts.MaxInlineBytes, opts.Photos.MaxSourceBytes())
+	return h, nil
+}
+
+// MaxInlineBytes is the largest body PUT/PATCH accept.
+func (h *Handler) MaxInlineBytes() int { return h.maxInline }
+
+// exchange is one request in flight: what it answers and what its log line says.
+type exchange struct {
+	w               http.ResponseWriter
+	r               *http.Request
+	requestID       string
+	clientRequestID string
+	status          int
+	reason          string
+	attrs           []slog.Attr
+}
+
+func (x *exchange) add(attrs ...slog.Attr) { x.attrs = append(x.attrs, attrs...) }
+
+// ServeHTTP answers one request and logs one line for it.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := h.now()
+	x := &exchange{w: w, r: r, requestID: RequestIDFromContext(r.Context()), clientRequestID: clientRequestID(r)}
+	if x.requestID == "" {
+		x.requestID = newRequestID()
+	}
+	w.Header().Set("request-id", x.requestID)
+	if x.clientRequestID != "" {
+		w.Header().Set("client-request-id", x.clientRequestID)
+	}
+	h.route(x)
+
+	level := slog.LevelInfo
+	switch {
+	case x.status >= 500 && x.status != http.StatusServiceUnavailable:
+		level = slog.LevelError
+	case x.status == http.StatusTooManyRequests || x.status == http.StatusServiceUnavailable:
+		level = slog.LevelWarn
+	}
+	attrs := append([]slog.Attr{
+		slog.String("request_id", x.requestID),
+		slog.String("method", r.Method),
+		slog.String("path", clip(r.URL.EscapedPath(), 300)),
+		slog.Int("http_status", x.status),
+	}, x.attrs...)
+	if x.reason != "" {
+		attrs = append(attrs, slog.String("reason", x.reason))
+	}
+	if x.clientRequestID != "" {
+		attrs = append(attrs, slog.String("client_request_id", x.clientRequestID))
+	}
+	attrs = append(attrs, slog.Int64("ms", h.now().Sub(start).Milliseconds()))
+	h.log.LogAttrs(r.Context(), level, "api request", attrs...)
+}
+
+// routeKind names the photo routes.
+type routeKind int
+
+const (
+	routeNone routeKind = iota
+	routeValue
+	routeMeta
+	routeUploads
+)
+
+// match finds the route of an escaped path and the escaped target path before /photo.
+func match(p string) (routeKind, string) {
+	rest := p
+	versioned := false
+	if len(rest) >= 6 && strings.EqualFold(rest[:6], "/v1.0/") {
+		rest, versioned = rest[5:], true
+	}
+	if versioned && rest == "/uploads" {
+		return routeUploads, ""
+	}
+	i := strings.LastIndexByte(rest, '/')
+	if i < 0 {
+		return routeNone, ""
+	}
+	last := rest[i+1:]
+	if strings.EqualFold(last, "photo") && i > 0 {
+		return routeMeta, rest[:i]
+	}
+	if last != "$value" && !strings.EqualFold(last, "%24value") {
+		return routeNone, ""
+	}
+	j := strings.LastIndexByte(rest[:i], '/')
+	if j <= 0 || !strings.EqualFold(rest[j+1:i], "photo") {
+		return routeNone, ""
+	}
+	return routeValue, rest[:j]
+}
+
+func (h *Handler) route(x *exchange) {
+	kind, targetPath := match(x.r.URL.EscapedPath())
+	var allow string
+	switch kind {
+	case routeNone:
+		h.fail(x, &Error{Status: http.StatusNotFound, Code: "NotFound", Reason: ReasonNoRoute,
+			Message: "no such route: this API serves only {target}/photo/$value, {target}/photo and POST /v1.0/uploads"})
+		return
+	case routeValue:
+		allow = "GET, PUT, PATCH, DELETE"
+	case routeMeta:
+		allow = "GET"
+	case routeUploads:
+		allow = "POST"
+	}
+	if !methodAllowed(allow, x.r.Method) {
+		h.fail(x, &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Reason: ReasonMethod, Allow: allow,
+			Message: fmt.Sprintf("%s is not allowed here; allowed: %s", clip(x.r.Method, 20), allow)})
+		return
+	}
+	claims, ok := ClaimsFromContext(x.r.Context())
+	caller, aerr := callerFrom(claims, ok)
+	if aerr != nil {
+		h.fail(x, aerr)
+		return
+	}
+	x.add(slog.String("caller", caller.OID))
+	if kind == routeUploads {
+		h.upload(x, caller)
+		return
+	}
+	t, err := graph.ParseTarget(targetPath)
+	if err != nil {
+		h.fail(x, failure("bad_target", false, 0, err))
+		return
+	}
+	t, aerr = authorise(caller, t, h.opts.AdminRole)
+	if aerr != nil {
+		h.fail(x, aerr)
+		return
+	}
+	x.add(slog.String("target", t.String()))
+	switch {
+	case kind == routeMeta:
+		h.getMeta(x, t)
+	case x.r.Method == http.MethodGet:
+		h.getValue(x, t)
+	case x.r.Method == http.MethodDelete:
+		h.delete(x, t)
+	default:
+		h.put(x, t)
+	}
+}
+
+func methodAllowed(allow, method string) bool {
+	for _, m := range strings.Split(allow, ", ") {
+		if m == method {
+			return true
+		}
+	}
+	return false
+}
+
+// fail answers with e and notes it for the log line.
+func (h *Handler) fail(x *exchange, e *Error) {
+	x.status, x.reason = e.Status, e.Reason
+	if e.Cause != nil {
+		x.add(slog.String("error", e.Cause.Error()))
+	}
+	e.write(x.w, x.requestID, x.clientRequestID, h.now())
+}
+
+func (h *Handler) writeJSON(x *exchange, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		h.fail(x, failure(photo.ReasonInternal, false, 0, fmt.Errorf("encode response: %w", err)))
+		return
+	}
+	x.status = status
+	x.w.Header().Set("Content-Type", "application/json")
+	x.w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	x.w.WriteHeader(status)
+	_, _ = x.w.Write(body)
+}
+
+// PutResult is the answer to a successful PUT or PATCH.
+type PutResult struct {
+	Target  string `json:"target"` // the Graph target written, users/{oid}/… for the caller's own
+	Width   int    `json:"width"`
+	Height  int    `json:"height"`
+	Bytes   int    `json:"bytes"`
+	Quality int    `json:"quality"`
+}
+
+func (h *Handler) put(x *exchange, t graph.Target) {
+	if e := checkUpload(x.r); e != nil {
+		h.fail(x, e)
+		return
+	}
+	if x.r.ContentLength > int64(h.maxInline) {
+		h.fail(x, h.tooLarge(x.r.ContentLength))
+		return
+	}
+	src, err := io.ReadAll(io.LimitReader(x.r.Body, int64(h.maxInline)+1))
+	if err != nil {
+		h.fail(x, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody,
+			Message: "the request body could not be read", Cause: fmt.Errorf("read body: %w", err)})
+		return
+	}
+	if len(src) > h.maxInline {
+		h.fail(x, h.tooLarge(int64(len(src))))
+		return
+	}
+	if len(src) == 0 {
+		h.fail(x, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonEmptyBody,
+			Message: "the request has no body; send the image bytes"})
+		return
+	}
+	o := h.opts.Photos.Run(x.r.Context(), t, src)
+	x.add(o.LogAttrs()...)
+	h.record(x, o)
+	if o.Status != photo.StatusSynced {
+		e := failure(o.Reason, o.Transient, o.RetryAfter, o.Err)
+		e.Cause = nil // o.Err is already in the outcome's attributes
+		h.fail(x, e)
+		return
+	}
+	h.writeJSON(x, http.StatusOK, PutResult{Target: o.Target, Width: o.Width, Height: o.Height, Bytes: o.PhotoBytes, Quality: o.Quality})
+}
+
+// record writes the photo metrics of one write, with the names the S3 path uses.
+func (h *Handler) record(x *exchange, o photo.Outcome) {
+	if h.opts.Metrics == nil {
+		return
+	}
+	count := func(s photo.Status) float64 {
+		if o.Status == s {
+			return 1
+		}
+		return 0
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	err := h.opts.Metrics.Write(x.r.Context(), []obs.Metric{
+		{Name: "PhotosSynced", Unit: obs.Count, Value: count(photo.StatusSynced)},
+		{Name: "PhotosRejected", Unit: obs.Count, Value: count(photo.StatusRejected)},
+		{Name: "PhotosFailed", Unit: obs.Count, Value: count(photo.StatusFailed)},
+		{Name: "NormaliseMs", Unit: obs.Milliseconds, Value: ms(o.Normalise)},
+		{Name: "GraphMs", Unit: obs.Milliseconds, Value: ms(o.Graph)},
+		{Name: "BytesIn", Unit: obs.Bytes, Value: float64(o.SourceBytes)},
+		{Name: "BytesOut", Unit: obs.Bytes, Value: float64(o.PhotoBytes)},
+	}, map[string]any{"status": string(o.Status), "reason": o.Reason, "request_id": x.requestID})
+	if err != nil {
+		x.add(slog.String("metrics_error", err.Error()))
+	}
+}
+
+// checkUpload refuses bodies that cannot be an image upload: compressed transfer codings and
+// content types that are neither images nor a generic byte stream (forms, JSON, text). The
+// bytes themselves decide the format; Content-Type is only checked for obvious mistakes, as a
+// Graph client sends image/jpeg whatever the photo's format.
+func checkUpload(r *http.Request) *Error {
+	if ce := strings.TrimSpace(r.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Reason: ReasonMediaType,
+			Message: "send the image uncompressed (no Content-Encoding)"}
+	}
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil && (strings.HasPrefix(mt, "image/") || mt == "application/octet-stream") {
+		return nil
+	}
+	return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Reason: ReasonMediaType,
+		Message: "send the image bytes as the body with Content-Type image/* (for example image/jpeg)"}
+}
+
+func (h *Handler) tooLarge(n int64) *Error {
+	msg := fmt.Sprintf("the body is over the %d-byte limit of this route (Lambda's 6 MB payload, base64-encoded); "+
+		"upload larger originals (up to %d bytes) with POST /v1.0/uploads", h.maxInline, h.opts.Photos.MaxSourceBytes())
+	if n > 0 && n <= 1<<40 {
+		msg = fmt.Sprintf("the body is %d bytes, over the %d-byte limit of this route (Lambda's 6 MB payload, base64-encoded); "+
+			"upload larger originals (up to %d bytes) with POST /v1.0/uploads", n, h.maxInline, h.opts.Photos.MaxSourceBytes())
+	}
+	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Reason: ReasonBodyTooLarge, Message: msg}
+}
+
+func (h *Handler) getValue(x *exchange, t graph.Target) {
+	data, res, err := h.opts.Graph.GetPhoto(x.r.Context(), t)
+	x.add(graphAttrs(res)...)
+	if err != nil {
+		h.fail(x, failureOf(err))
+		return
+	}
+	x.status = http.StatusOK
+	x.add(slog.Int("photo_bytes", len(data)))
+	x.w.Header().Set("Content-Type", http.DetectContentType(data))
+	x.w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	x.w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(x.w, bytes.NewReader(data))
+}
+
+// PhotoMeta is Graph's profilePhoto resource, as GET …/photo answers it.
+type PhotoMeta struct {
+	ContentType string `json:"@odata.mediaContentType,omitempty"`
+	ETag        string `json:"@odata.mediaEtag,omitempty"`
+	ID          string `json:"id"`
+	Height      int    `json:"height"`
+	Width       int    `json:"width"`
+}
+
+func (h *Handler) getMeta(x *exchange, t graph.Target) {
+	m, err := h.opts.Graph.GetPhotoMeta(x.r.Context(), t)
+	x.add(graphAttrs(m.Result)...)
+	if err != nil {
+		h.fail(x, failureOf(err))
+		return
+	}
+	h.writeJSON(x, http.StatusOK, PhotoMeta{ContentType: m.ContentType, ETag: m.ETag, ID: m.ID, Height: m.Height, Width: m.Width})
+}
+
+func (h *Handler) delete(x *exchange, t graph.Target) {
+	if !t.SupportsDelete() {
+		h.fail(x, &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Reason: ReasonDeleteContact,
+			Allow: "GET, PUT, PATCH", Message: "Microsoft Graph deletes only user and group photos, not a contact's"})
+		return
+	}
+	res, err := h.opts.Graph.DeletePhoto(x.r.Context(), t)
+	x.add(graphAttrs(res)...)
+	if err != nil {
+		h.fail(x, failureOf(err))
+		return
+	}
+	x.status = http.StatusNoContent
+	x.w.WriteHeader(http.StatusNoContent)
+}
+
+func graphAttrs(res graph.Result) []slog.Attr {
+	if res.Attempts == 0 {
+		return nil
+	}
+	return []slog.Attr{slog.Int("graph_status", res.Status), slog.String("graph_request_id", res.RequestID),
+		slog.String("graph_client_request_id", res.ClientRequestID), slog.Int("graph_attempts", res.Attempts),
+		slog.Int64("graph_ms", res.Duration.Milliseconds())}
+}
+
+// clientRequestID echoes a Graph client's client-request-id (a GUID by Graph's rules) when it
+// is short and plain, as Graph does; anything else is dropped rather than reflected.
+func clientRequestID(r *http.Request) string {
+	v := r.Header.Get("client-request-id")
+	if v == "" || len(v) > 64 {
+		return ""
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_' || c == '.') {
+			return ""
+		}
+	}
+	return v
+}
+
+// newRequestID is a random GUID, for requests that arrive without API Gateway's id.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	s := hex.EncodeToString(b[:])
+	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		return strings.ToValidUTF8(s[:n], "") + "…"
+	}
+	return s
+}

@@ -1,0 +1,197 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/graphphoto/graphphoto/internal/graph"
+)
+
+// Presigner signs S3 PUT URLs (*s3.PresignClient).
+type Presigner interface {
+	PresignPutObject(ctx context.Context, params *s3.PutObjectInput, optFns ...func(*s3.PresignOptions)) (*v4.PresignedHTTPRequest, error)
+}
+
+// UploadRequest is the body of POST /v1.0/uploads.
+type UploadRequest struct {
+	// Target is any target form the photo routes take ("me", "users/{id}", …).
+	Target string `json:"target"`
+	// FileName is kept (cleaned) as the last part of the object key, for people reading the
+	// bucket; optional.
+	FileName string `json:"fileName,omitempty"`
+	// Size, when given, is signed as the upload's Content-Length, so the URL takes exactly that
+	// many bytes; it must not exceed the source limit. Without it the S3 path still refuses
+	// oversized objects from their HeadObject size.
+	Size int64 `json:"size,omitempty"`
+}
+
+// Upload is the answer to POST /v1.0/uploads: send the original with Method to URL with exactly
+// Headers (they are signed, the target header included, so it cannot be changed).
+type Upload struct {
+	URL       string            `json:"url"`
+	Method    string            `json:"method"`
+	Headers   map[string]string `json:"headers"`
+	Key       string            `json:"key"`
+	Target    string            `json:"target"`
+	MaxBytes  int               `json:"maxBytes"`
+	ExpiresAt time.Time         `json:"expiresAt"`
+}
+
+func (h *Handler) upload(x *exchange, caller Caller) {
+	if h.opts.Uploads == nil || h.opts.UploadBucket == "" {
+		h.fail(x, &Error{Status: http.StatusNotFound, Code: "NotFound", Reason: ReasonUploadsDisabled,
+			Message: "presigned uploads are not enabled on this API"})
+		return
+	}
+	var req UploadRequest
+	if e := decodeJSON(x.r, &req); e != nil {
+		h.fail(x, e)
+		return
+	}
+	if strings.TrimSpace(req.Target) == "" {
+		h.fail(x, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: "bad_target",
+			Message: `the body names no target: send {"target": "me"} or {"target": "users/{id}"}`})
+		return
+	}
+	t, err := graph.ParseTarget(req.Target)
+	if err != nil {
+		h.fail(x, failure("bad_target", false, 0, err))
+		return
+	}
+	t, aerr := authorise(caller, t, h.opts.AdminRole)
+	if aerr != nil {
+		h.fail(x, aerr)
+		return
+	}
+	x.add(slog.String("target", t.String()))
+	maxBytes := h.opts.Photos.MaxSourceBytes()
+	switch {
+	case req.Size < 0:
+		h.fail(x, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody, Message: "size must not be negative"})
+		return
+	case req.Size > int64(maxBytes):
+		h.fail(x, &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Reason: "source_too_large",
+			Message: fmt.Sprintf("size %d is over the %d-byte limit for originals", req.Size, maxBytes)})
+		return
+	}
+	key := h.opts.UploadPrefix + randomHex(16) + "/" + cleanFileName(req.FileName)
+	// The S3 path parses the metadata with graph.ParseTarget, which takes the escaped form; it
+	// is plain ASCII, as a signed header value must be.
+	in := &s3.PutObjectInput{
+		Bucket:   aws.String(h.opts.UploadBucket),
+		Key:      aws.String(key),
+		Metadata: map[string]string{h.opts.TargetMetadataKey: t.Path()},
+	}
+	if req.Size > 0 {
+		in.ContentLength = aws.Int64(req.Size)
+	}
+	signed, err := h.opts.Uploads.PresignPutObject(x.r.Context(), in, s3.WithPresignExpires(h.opts.UploadURLTTL))
+	if err != nil {
+		h.fail(x, &Error{Status: http.StatusInternalServerError, Code: "InternalServerError", Reason: "presign_failed",
+			Message: "an upload URL could not be made", Cause: fmt.Errorf("presign put %s: %w", key, err)})
+		return
+	}
+	up := Upload{URL: signed.URL, Method: signed.Method, Headers: map[string]string{}, Key: key, Target: t.String(),
+		MaxBytes: maxBytes, ExpiresAt: expiry(signed.URL, h.now().Add(h.opts.UploadURLTTL))}
+	for name, values := range signed.SignedHeader {
+		if strings.EqualFold(name, "Host") {
+			continue // the client's HTTP library sets it from the URL
+		}
+		up.Headers[strings.ToLower(name)] = strings.Join(values, ",")
+	}
+	x.add(slog.String("upload_key", key), slog.Time("upload_expires", up.ExpiresAt))
+	h.writeJSON(x, http.StatusOK, up)
+}
+
+// decodeJSON reads a small JSON object, refusing unknown fields (a misspelt "target" must not
+// pass silently).
+func decodeJSON(r *http.Request, v any) *Error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Reason: ReasonMediaType,
+			Message: "send a JSON body with Content-Type application/json"}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
+	if err != nil {
+		return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody,
+			Message: "the request body could not be read", Cause: fmt.Errorf("read body: %w", err)}
+	}
+	if len(body) > maxJSONBody {
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Reason: ReasonBodyTooLarge,
+			Message: fmt.Sprintf("the JSON body is over %d bytes", maxJSONBody)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody,
+			Message: `the body is not the JSON this route takes: {"target": "…", "fileName": "…", "size": 123}`,
+			Cause:   fmt.Errorf("decode upload request: %w", err)}
+	}
+	if dec.More() {
+		return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody, Message: "the body holds more than one JSON value"}
+	}
+	return nil
+}
+
+// cleanFileName keeps a readable, safe last key segment: the base name, with anything but
+// letters, digits, ".", "-" and "_" replaced, no leading dots, at most 100 bytes.
+func cleanFileName(name string) string {
+	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
+		name = name[i+1:]
+	}
+	var b strings.Builder
+	for _, r := range name {
+		switch {
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9', r == '.', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('_')
+		}
+		if b.Len() >= 100 {
+			break
+		}
+	}
+	s := strings.TrimLeft(b.String(), ".")
+	if strings.Trim(s, "_") == "" {
+		return "photo"
+	}
+	return s
+}
+
+// randomHex makes the unguessable part of a key: n random bytes, hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// expiry reads when a SigV4 presigned URL stops working (X-Amz-Date + X-Amz-Expires), which
+// is what the client needs; fallback when the URL does not say.
+func expiry(rawURL string, fallback time.Time) time.Time {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fallback.UTC().Truncate(time.Second)
+	}
+	q := u.Query()
+	signedAt, err1 := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
+	secs, err2 := strconv.Atoi(q.Get("X-Amz-Expires"))
+	if err := errors.Join(err1, err2); err != nil {
+		return fallback.UTC().Truncate(time.Second)
+	}
+	return signedAt.Add(time.Duration(secs) * time.Second).UTC()
+}

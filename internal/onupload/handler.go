@@ -103,11 +103,11 @@ type Result struct {
 	Outcome photo.Outcome // Status is "" for a skipped object that was never looked at
 	// Skipped says why no photo was sent although nothing failed (SkipAlreadySynced, or the
 	// Object's own Skip).
-	Skipped    string
-	VersionID  string // the version worked on (from the event or HeadObject)
-	TargetFrom string // TargetFromMetadata or TargetFromKey
-	Tagged     bool
-	TagNote    string // why tags were not (fully) written
+	Skipped                        string
+	VersionID                      string // the version worked on (from the event or HeadObject)
+	TargetFrom                     string // TargetFromMetadata or TargetFromKey
+	Tagged                         bool
+	TagNote                        string // why tags were not (fully) written
 	Head, Download, Tagging, Total time.Duration
 }
 

@@ -170,4 +170,3 @@ func newRequestID() string {
 	}
 	return hex.EncodeToString(b)
 }
-

@@ -16,7 +16,9 @@ import (
 )
 
 // echoFunction answers with the event it got, as a JSON body, and a binary body when asked.
-type echoFunction struct{ got events.APIGatewayV2HTTPRequest }
+type echoFunction struct {
+	got events.APIGatewayV2HTTPRequest
+}
 
 func (e *echoFunction) Invoke(_ context.Context, payload []byte) ([]byte, error) {
 	if err := json.Unmarshal(payload, &e.got); err != nil {

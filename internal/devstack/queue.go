@@ -1,0 +1,215 @@
+package devstack
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// Queue stands in for S3 → SQS → Lambda: S3 events become SQS messages, a poller hands them to
+// the function in batches, messages the function reports as failed (batchItemFailures) come back
+// after a visibility timeout, and after MaxReceives they go to the dead-letter folder, as a
+// redrive policy would move them to the DLQ.
+type Queue struct {
+	fn          Invoker
+	log         *slog.Logger
+	dlqDir      string
+	maxReceives int
+	visibility  time.Duration
+	batch       int
+
+	mu       sync.Mutex
+	ready    []*message
+	inFlight int
+	wake     chan struct{}
+	results  []Delivery
+	changed  chan struct{}
+}
+
+type message struct {
+	id       string
+	body     string
+	receives int
+	visible  time.Time
+}
+
+// Delivery is what became of one message: done (the function did not report it failed) or
+// dead-lettered.
+type Delivery struct {
+	MessageID string `json:"messageId"`
+	Key       string `json:"key"`
+	Receives  int    `json:"receives"`
+	Dead      bool   `json:"deadLettered"`
+	Error     string `json:"error,omitempty"`
+}
+
+// NewQueue makes a queue feeding fn. dlqDir receives one JSON file per dead-lettered message.
+func NewQueue(fn Invoker, dlqDir string, maxReceives int, visibility time.Duration, log *slog.Logger) *Queue {
+	return &Queue{fn: fn, log: log, dlqDir: dlqDir, maxReceives: maxReceives, visibility: visibility, batch: 10,
+		wake: make(chan struct{}, 1), changed: make(chan struct{})}
+}
+
+// Send enqueues an S3 event as S3 does: one message per notification, the event JSON as body.
+func (q *Queue) Send(_ context.Context, ev events.S3Event) error {
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return fmt.Errorf("queue: encode event: %w", err)
+	}
+	q.mu.Lock()
+	q.ready = append(q.ready, &message{id: newMessageID(), body: string(body)})
+	q.mu.Unlock()
+	q.poke()
+	return nil
+}
+
+func (q *Queue) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run polls until ctx ends, one batch at a time (the function handles one event at a time).
+func (q *Queue) Run(ctx context.Context) {
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		case <-tick.C:
+		}
+		for {
+			batch := q.take(time.Now())
+			if len(batch) == 0 {
+				break
+			}
+			q.deliver(ctx, batch)
+		}
+	}
+}
+
+func (q *Queue) take(now time.Time) []*message {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var batch, rest []*message
+	for _, m := range q.ready {
+		if len(batch) < q.batch && !m.visible.After(now) {
+			batch = append(batch, m)
+		} else {
+			rest = append(rest, m)
+		}
+	}
+	q.ready = rest
+	q.inFlight += len(batch)
+	return batch
+}
+
+func (q *Queue) deliver(ctx context.Context, batch []*message) {
+	ev := events.SQSEvent{}
+	byID := map[string]*message{}
+	for _, m := range batch {
+		m.receives++
+		byID[m.id] = m
+		ev.Records = append(ev.Records, events.SQSMessage{
+			MessageId: m.id, ReceiptHandle: m.id, Body: m.body, EventSource: "aws:sqs",
+			EventSourceARN: "arn:aws:sqs:us-east-1:000000000000:graphphoto-uploads", AWSRegion: "us-east-1",
+			Attributes: map[string]string{"ApproximateReceiveCount": fmt.Sprint(m.receives), "SentTimestamp": fmt.Sprint(time.Now().UnixMilli())},
+		})
+	}
+	payload, _ := json.Marshal(ev)
+	failed := map[string]string{}
+	out, err := q.fn.Invoke(ctx, payload)
+	if err != nil {
+		// A function error fails the whole batch, as Lambda's SQS poller treats it.
+		for id := range byID {
+			failed[id] = err.Error()
+		}
+	} else {
+		var resp events.SQSEventResponse
+		if err := json.Unmarshal(out, &resp); err != nil {
+			for id := range byID {
+				failed[id] = "unreadable function response"
+			}
+		}
+		for _, f := range resp.BatchItemFailures {
+			failed[f.ItemIdentifier] = "reported as a batch item failure"
+		}
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.inFlight -= len(batch)
+	for _, m := range batch {
+		why, bad := failed[m.id]
+		switch {
+		case !bad:
+			q.results = append(q.results, Delivery{MessageID: m.id, Key: keyOf(m.body), Receives: m.receives})
+		case m.receives >= q.maxReceives:
+			d := Delivery{MessageID: m.id, Key: keyOf(m.body), Receives: m.receives, Dead: true, Error: why}
+			q.results = append(q.results, d)
+			q.deadLetter(m, d)
+		default:
+			// Back after the visibility timeout, longer each time.
+			m.visible = time.Now().Add(q.visibility * time.Duration(m.receives))
+			q.ready = append(q.ready, m)
+		}
+	}
+	close(q.changed)
+	q.changed = make(chan struct{})
+}
+
+func (q *Queue) deadLetter(m *message, d Delivery) {
+	rec := map[string]any{"delivery": d, "body": json.RawMessage(m.body)}
+	b, _ := json.MarshalIndent(rec, "", "  ")
+	if err := os.MkdirAll(q.dlqDir, 0o755); err == nil {
+		err = os.WriteFile(filepath.Join(q.dlqDir, m.id+".json"), b, 0o644)
+		if err != nil {
+			q.log.Error("dlq: write failed", "message_id", m.id, "error", err)
+		}
+	}
+	q.log.Warn("dlq: message dead-lettered", "message_id", m.id, "key", d.Key, "receives", d.Receives)
+}
+
+// Deliveries returns what has become of every message so far.
+func (q *Queue) Deliveries() []Delivery {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return append([]Delivery(nil), q.results...)
+}
+
+// Idle reports whether nothing is waiting or being delivered.
+func (q *Queue) Idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.ready) == 0 && q.inFlight == 0
+}
+
+// Changed is closed at the next delivery result.
+func (q *Queue) Changed() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.changed
+}
+
+func keyOf(body string) string {
+	var ev events.S3Event
+	if json.Unmarshal([]byte(body), &ev) == nil && len(ev.Records) > 0 {
+		return ev.Records[0].S3.Object.Key
+	}
+	return ""
+}
+
+func newMessageID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

@@ -1,0 +1,94 @@
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+)
+
+// flakyFunction reports every message whose key contains "poison" as failed, and fails the
+// first attempt of keys containing "once".
+type flakyFunction struct {
+	mu    sync.Mutex
+	seen  map[string]int
+	calls int
+}
+
+func (f *flakyFunction) Invoke(_ context.Context, payload []byte) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	var ev events.SQSEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, err
+	}
+	var resp events.SQSEventResponse
+	for _, m := range ev.Records {
+		key := keyOf(m.Body)
+		f.seen[key]++
+		if strings.Contains(key, "poison") || (strings.Contains(key, "once") && f.seen[key] == 1) {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+		}
+	}
+	return json.Marshal(resp)
+}
+
+func s3Event(key string) events.S3Event {
+	return events.S3Event{Records: []events.S3EventRecord{{EventName: "ObjectCreated:Put",
+		S3: events.S3Entity{Bucket: events.S3Bucket{Name: "b"}, Object: events.S3Object{Key: key}}}}}
+}
+
+func TestQueue(t *testing.T) {
+	fn := &flakyFunction{seen: map[string]int{}}
+	dlq := t.TempDir()
+	q := NewQueue(fn, dlq, 3, 20*time.Millisecond, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go q.Run(ctx)
+	for _, k := range []string{"a.jpg", "b.jpg", "once.jpg", "poison.jpg"} {
+		if err := q.Send(ctx, s3Event(k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.After(10 * time.Second)
+	for len(q.Deliveries()) < 4 {
+		select {
+		case <-q.Changed():
+		case <-deadline:
+			t.Fatalf("deliveries: %+v", q.Deliveries())
+		}
+	}
+	got := map[string]Delivery{}
+	for _, d := range q.Deliveries() {
+		got[d.Key] = d
+	}
+	if d := got["a.jpg"]; d.Dead || d.Receives != 1 {
+		t.Errorf("a.jpg: %+v", d)
+	}
+	if d := got["once.jpg"]; d.Dead || d.Receives != 2 {
+		t.Errorf("once.jpg: %+v", d)
+	}
+	if d := got["poison.jpg"]; !d.Dead || d.Receives != 3 {
+		t.Errorf("poison.jpg: %+v", d)
+	}
+	files, _ := filepath.Glob(filepath.Join(dlq, "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("dead-letter files: %v", files)
+	}
+	b, _ := os.ReadFile(files[0])
+	if !strings.Contains(string(b), "poison.jpg") {
+		t.Errorf("dead letter does not keep the message: %s", b)
+	}
+	if !q.Idle() {
+		t.Error("queue not idle after every message ended")
+	}
+}

@@ -1,0 +1,262 @@
+// Package devstack runs the whole system on one machine with no AWS account (issue 7): the
+// real S3 server (versitygw) whose notifications reach the onupload function the way S3 → SQS →
+// Lambda would, the real function binaries under the AWS Lambda Runtime Interface Emulator, an
+// HTTP API front door for the API function, and the project's emulators of Microsoft Graph and
+// Secrets Manager. Everything listens on loopback.
+package devstack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/smithy-go"
+
+	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
+	"github.com/graphphoto/graphphoto/internal/rietest"
+	"github.com/graphphoto/graphphoto/internal/s3notify"
+	"github.com/graphphoto/graphphoto/internal/s3test"
+	"github.com/graphphoto/graphphoto/internal/secrets/secretstest"
+)
+
+// The demo directory: one tenant with a few people, a Microsoft 365 group and a contact.
+const (
+	TenantID   = "8f0e5f4c-2c4a-4b8e-9d3a-6a1c1d2b3e4f"
+	ClientID   = "4d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c0d"
+	SecretName = "graphphoto/devstack"
+	Bucket     = "photos"
+	AliceID    = "a11ce000-0000-4000-8000-000000000001"
+	BobID      = "b0b00000-0000-4000-8000-000000000002"
+	CarolID    = "ca201000-0000-4000-8000-000000000003"
+	GroupID    = "9a0b0000-0000-4000-8000-0000000000a1"
+	ContactID  = "AAMkADevstackContact1="
+)
+
+// Options configure a stack.
+type Options struct {
+	Dir     string       // data folder: S3 data, dead letters, CA, bootstraps; kept between runs
+	APIAddr string       // front door address; default 127.0.0.1:0
+	Log     *slog.Logger // the stack's own log
+	Echo    io.Writer    // where the functions' log lines are copied (nil: kept in memory only)
+	// MaxReceives and Visibility are the queue's redrive policy: deliveries before a message
+	// goes to the dead-letter folder, and the wait before a failed one is retried.
+	MaxReceives int
+	Visibility  time.Duration
+}
+
+// Stack is a running local system.
+type Stack struct {
+	Graph    *graphtest.Server
+	Secrets  *secretstest.Emulator
+	S3       *s3test.Server
+	Queue    *Queue
+	Tokens   *Issuer
+	OnUpload *rietest.Emulator
+	API      *rietest.Emulator
+
+	SecretsURL string
+	APIURL     string
+	CAFile     string
+	DLQDir     string
+
+	closers []func() error
+	cancel  context.CancelFunc
+}
+
+// Start brings the stack up; Close stops it.
+func Start(ctx context.Context, opts Options) (st *Stack, err error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
+	}
+	if opts.APIAddr == "" {
+		opts.APIAddr = "127.0.0.1:0"
+	}
+	if opts.MaxReceives == 0 {
+		opts.MaxReceives = 3
+	}
+	if opts.Visibility == 0 {
+		opts.Visibility = 2 * time.Second
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{dir, filepath.Join(dir, "s3"), filepath.Join(dir, "bin")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
+		}
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	st = &Stack{cancel: cancel, DLQDir: filepath.Join(dir, "dlq"), CAFile: filepath.Join(dir, "ca.pem")}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+
+	// Build the real function binaries first: it is the slow part, and fails early.
+	onupload, err := rietest.Build(ctx, "github.com/graphphoto/graphphoto/functions/onupload", filepath.Join(dir, "bin", "onupload"))
+	if err != nil {
+		return nil, fmt.Errorf("devstack: build onupload: %w", err)
+	}
+	apiBin, err := rietest.Build(ctx, "github.com/graphphoto/graphphoto/functions/api", filepath.Join(dir, "bin", "api"))
+	if err != nil {
+		return nil, fmt.Errorf("devstack: build api: %w", err)
+	}
+
+	// Microsoft Graph and Entra ID.
+	secret, err := randomSecret()
+	if err != nil {
+		return nil, err
+	}
+	st.Graph, err = graphtest.Listen("127.0.0.1:0", graphtest.Options{Tenants: []graphtest.Tenant{directory(secret)}})
+	if err != nil {
+		return nil, fmt.Errorf("devstack: graph emulator: %w", err)
+	}
+	st.closers = append(st.closers, func() error { st.Graph.Close(); return nil })
+	if err := st.Graph.WriteCA(st.CAFile); err != nil {
+		return nil, err
+	}
+
+	// Secrets Manager, holding the app credentials the Graph emulator accepts.
+	awsSecret, err := randomSecret()
+	if err != nil {
+		return nil, err
+	}
+	accessKey, secretKey := "AKIADEVSTACK"+strings.ToUpper(awsSecret[:8]), awsSecret[8:48]
+	st.Secrets = secretstest.NewEmulator(secretstest.WithCredentials(accessKey, secretKey))
+	creds, _ := json.Marshal(map[string]string{"tenantId": TenantID, "clientId": ClientID, "clientSecret": secret})
+	if _, err := st.Secrets.Put(SecretName, string(creds)); err != nil {
+		return nil, err
+	}
+	st.SecretsURL, err = serve(runCtx, "127.0.0.1:0", st.Secrets, &st.closers)
+	if err != nil {
+		return nil, fmt.Errorf("devstack: secrets emulator: %w", err)
+	}
+
+	// The onupload function, and the queue in front of it.
+	fnEnv := map[string]string{
+		"GRAPH_SECRET_ID": SecretName, "GRAPH_ENDPOINT": st.Graph.GraphURL(), "GRAPH_AUTHORITY": st.Graph.AuthorityURL(),
+		"SSL_CERT_FILE": st.CAFile, "AWS_ENDPOINT_URL_SECRETS_MANAGER": st.SecretsURL,
+		"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "S3_FORCE_PATH_STYLE": "true",
+		"LOG_LEVEL": "info",
+	}
+	// The webhook must listen before versitygw starts: it posts a test event at start-up.
+	var queue *Queue
+	hook := s3notify.NewHandler(func(ctx context.Context, ev events.S3Event) error { return queue.Send(ctx, ev) }, s3notify.Options{Logger: opts.Log})
+	hookURL, err := serve(runCtx, "127.0.0.1:0", hook, &st.closers)
+	if err != nil {
+		return nil, fmt.Errorf("devstack: webhook: %w", err)
+	}
+	st.S3, err = s3test.Start(ctx, s3test.Options{Dir: filepath.Join(dir, "s3"), AccessKey: accessKey, SecretKey: secretKey, EventWebhookURL: hookURL})
+	if err != nil {
+		return nil, fmt.Errorf("devstack: s3 server: %w", err)
+	}
+	st.closers = append(st.closers, st.S3.Close)
+	if err := st.S3.CreateBucket(ctx, Bucket); err != nil && !alreadyOwned(err) {
+		return nil, fmt.Errorf("devstack: create bucket: %w", err)
+	}
+	fnEnv["AWS_ENDPOINT_URL_S3"] = st.S3.Endpoint
+
+	st.OnUpload, err = rietest.Start(ctx, onupload, rietest.Options{FunctionName: "onupload", Timeout: 60 * time.Second, MemoryMB: 2048, Env: fnEnv, Echo: opts.Echo})
+	if err != nil {
+		return nil, fmt.Errorf("devstack: onupload under the RIE: %w", err)
+	}
+	st.closers = append(st.closers, st.OnUpload.Close)
+	queue = NewQueue(st.OnUpload, st.DLQDir, opts.MaxReceives, opts.Visibility, opts.Log)
+	st.Queue = queue
+	go queue.Run(runCtx)
+
+	// The API function behind its front door.
+	apiEnv := map[string]string{"UPLOAD_BUCKET": Bucket}
+	for k, v := range fnEnv {
+		apiEnv[k] = v
+	}
+	st.API, err = rietest.Start(ctx, apiBin, rietest.Options{FunctionName: "api", Timeout: 30 * time.Second, MemoryMB: 2048, Env: apiEnv, Echo: opts.Echo})
+	if err != nil {
+		return nil, fmt.Errorf("devstack: api under the RIE: %w", err)
+	}
+	st.closers = append(st.closers, st.API.Close)
+	st.Tokens, err = NewIssuer("https://devstack.graphphoto.local/" + TenantID + "/v2.0")
+	if err != nil {
+		return nil, err
+	}
+	st.APIURL, err = serve(runCtx, opts.APIAddr, NewFront(st.API, st.Tokens, opts.Log), &st.closers)
+	if err != nil {
+		return nil, fmt.Errorf("devstack: api front door: %w", err)
+	}
+	return st, nil
+}
+
+// UserToken is a development bearer token for a person (no app roles).
+func (st *Stack) UserToken(oid, upn string) (string, error) {
+	return st.Tokens.Issue(oid, upn, nil, 12*time.Hour)
+}
+
+// AdminToken is a development bearer token carrying the admin app role.
+func (st *Stack) AdminToken() (string, error) {
+	return st.Tokens.Issue(CarolID, "carol@contoso.com", []string{"Photos.ReadWrite.All"}, 12*time.Hour)
+}
+
+// Close stops everything, last started first.
+func (st *Stack) Close() error {
+	st.cancel()
+	var errs []error
+	for i := len(st.closers) - 1; i >= 0; i-- {
+		if err := st.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	st.closers = nil
+	return errors.Join(errs...)
+}
+
+func directory(secret string) graphtest.Tenant {
+	return graphtest.Tenant{
+		ID:      TenantID,
+		Domains: []string{"contoso.com", "contoso.onmicrosoft.com"},
+		Apps:    []graphtest.App{{ClientID: ClientID, Secrets: []string{secret}}},
+		Users: []graphtest.User{
+			{ID: AliceID, UPN: "alice@contoso.com", Contacts: []graphtest.Contact{{ID: ContactID}}},
+			{ID: BobID, UPN: "bob@contoso.com"},
+			{ID: CarolID, UPN: "carol@contoso.com"},
+		},
+		Groups: []graphtest.Group{{ID: GroupID, Unified: true}},
+	}
+}
+
+// serve runs h on addr until the stack closes and returns its http:// URL.
+func serve(ctx context.Context, addr string, h http.Handler, closers *[]func() error) (string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	*closers = append(*closers, func() error {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	return "http://" + ln.Addr().String(), nil
+}
+
+func randomSecret() (string, error) {
+	return newRequestID() + newRequestID(), nil
+}
+
+// alreadyOwned: the data folder is kept between runs, so the bucket may exist already.
+func alreadyOwned(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && (ae.ErrorCode() == "BucketAlreadyOwnedByYou" || ae.ErrorCode() == "BucketAlreadyExists")
+}

@@ -170,9 +170,9 @@ func (h *Handler) Process(ctx context.Context, ev Event) []ItemResult {
 }
 
 // object processes one object; it never panics on a bad event and never returns without an outcome.
-func (h *Handler) object(ctx context.Context, o Object) Result {
+func (h *Handler) object(ctx context.Context, o Object) (r Result) {
 	start := h.opts.Now()
-	r := Result{Object: o, VersionID: o.VersionID}
+	r = Result{Object: o, VersionID: o.VersionID}
 	defer func() { r.Total = h.opts.Now().Sub(start) }()
 	switch {
 	case o.Err != nil:
@@ -197,30 +197,47 @@ func (h *Handler) object(ctx context.Context, o Object) Result {
 		defer cancel()
 	}
 
-	// HeadObject: size, metadata and the version to pin.
+	// HeadObject (size, metadata, the version to pin) and GetObjectTagging (the duplicate check,
+	// and the set to merge into later) are independent reads: they run side by side.
+	type tagRead struct {
+		out *s3.GetObjectTaggingOutput
+		err error
+		d   time.Duration
+	}
+	tagged := make(chan tagRead, 1)
+	readTags := func(version string) {
+		t0 := h.opts.Now()
+		out, err := h.s3.GetObjectTagging(work, &s3.GetObjectTaggingInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key), VersionId: optional(version)})
+		tagged <- tagRead{out, err, h.opts.Now().Sub(t0)}
+	}
+	go readTags(o.VersionID)
 	t0 := h.opts.Now()
 	head, err := h.s3.HeadObject(work, &s3.HeadObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key), VersionId: optional(o.VersionID)})
 	r.Head = h.opts.Now().Sub(t0)
+	tr := <-tagged
+	r.Tagging = tr.d
 	if err != nil {
 		r.Outcome = photo.Reject("", int(o.Size), classifyS3("HeadObject", err))
-		if !r.Outcome.Transient && r.Outcome.Reason != ReasonSourceNotFound {
-			h.tag(ctx, &r)
+		if !r.Outcome.Transient && r.Outcome.Reason != ReasonSourceNotFound && tr.err == nil {
+			h.tagWith(ctx, &r, tr.out.TagSet)
 		}
 		return r
 	}
 	if v := aws.ToString(head.VersionId); r.VersionID == "" && v != "" && v != "null" {
 		r.VersionID = v // work on exactly this version, even if a newer upload lands meanwhile
+		if tr.err == nil && aws.ToString(tr.out.VersionId) != v {
+			// A newer version landed between the two reads: read the pinned version's tags.
+			readTags(v)
+			tr = <-tagged
+			r.Tagging += tr.d
+		}
 	}
 	size := aws.ToInt64(head.ContentLength)
-
-	// Tags: the duplicate check, and the set to merge into later.
-	t0 = h.opts.Now()
-	tags, err := h.s3.GetObjectTagging(work, &s3.GetObjectTaggingInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key), VersionId: optional(r.VersionID)})
-	r.Tagging = h.opts.Now().Sub(t0)
-	if err != nil {
-		r.Outcome = photo.Reject("", int(size), classifyS3("GetObjectTagging", err))
+	if tr.err != nil {
+		r.Outcome = photo.Reject("", int(size), classifyS3("GetObjectTagging", tr.err))
 		return r
 	}
+	tags := tr.out
 	existing := tags.TagSet
 	if tagValue(existing, TagStatus) == string(photo.StatusSynced) {
 		r.Skipped = SkipAlreadySynced
@@ -304,17 +321,6 @@ type bytesWriter struct{ b *[]byte }
 func (w bytesWriter) Write(p []byte) (int, error) {
 	*w.b = append(*w.b, p...)
 	return len(p), nil
-}
-
-// tag reads the object's tags and records the outcome.
-func (h *Handler) tag(ctx context.Context, r *Result) {
-	o := r.Object
-	tags, err := h.s3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key), VersionId: optional(r.VersionID)})
-	if err != nil {
-		r.TagNote = "not tagged: " + classifyS3("GetObjectTagging", err).Error()
-		return
-	}
-	h.tagWith(ctx, r, tags.TagSet)
 }
 
 // tagWith records the outcome, merged with the tags read before. ctx is the invocation's: the

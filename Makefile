@@ -21,7 +21,7 @@ FUZZ_TARGETS := \
 	FuzzParseReport:./internal/rietest
 SAMPLES ?= $(wildcard ../shared/testdata/images/jpeg_camera_3mp_canon_exif6.jpg ../shared/testdata/images/heic_iphone13_12mp.heic ../shared/testdata/images/png_rgba_bird.png ../shared/testdata/images/jpeg_cmyk_swop_icc.jpg ../shared/testdata/images/bomb_png_4gpx.png)
 
-.PHONY: setup build run test fuzz bench vet
+.PHONY: setup build run demo normalise test fuzz bench vet
 
 setup:
 	@bash scripts/setup.sh
@@ -29,10 +29,18 @@ setup:
 build: setup
 	go build -o bin/graphphoto ./cmd/graphphoto
 
-run: build
+# The main job, locally: the whole stack on loopback, sample photos through S3 and the API, a
+# table of outcomes, then the Graph emulator's gallery until Ctrl-C (DEMO_EXIT=1 exits after the
+# table).
+run: setup
+	go run ./cmd/devstack --demo
+
+demo: run
+
+# The normaliser alone, on the shared corpus or SAMPLES="a.jpg b.heic".
+normalise: build
 	@mkdir -p out
 	bin/graphphoto normalise --out out $(SAMPLES)
-	@echo "photos written to out/"
 
 vet: setup
 	go vet ./...

@@ -10,6 +10,10 @@ need_apt=()
 pkg-config --exists vips 2>/dev/null || need_apt+=(libvips-dev)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
+# The local stack's end-to-end test uploads with the real AWS CLI and looks at the Graph
+# emulator's gallery in a real headless browser.
+command -v aws >/dev/null 2>&1 || need_apt+=(awscli)
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 
 if ((${#need_apt[@]})); then
   sudo=""

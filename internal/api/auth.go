@@ -163,6 +163,9 @@ func parseRoles(v string) ([]string, error) {
 }
 
 func checkRoles(roles []string) ([]string, error) {
+	if len(roles) == 0 {
+		return nil, nil
+	}
 	for _, r := range roles {
 		if !usableName(r) || strings.ContainsAny(r, "[]\",") {
 			return nil, fmt.Errorf("role %q is not a role name", clip(r, 40))

@@ -86,7 +86,8 @@ func TestEventFilesRoundTrip(t *testing.T) {
 		})
 	}
 	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".json") && !covered[e.Name()] {
+		// apigw-* samples belong to the API function (functions/api) and are tested there.
+		if strings.HasSuffix(e.Name(), ".json") && !strings.HasPrefix(e.Name(), "apigw-") && !covered[e.Name()] {
 			t.Errorf("events/%s has no round-trip test", e.Name())
 		}
 	}
@@ -328,7 +329,7 @@ func TestDecodeKey(t *testing.T) {
 // unless it carries an error or a reason to skip.
 func FuzzDecode(f *testing.F) {
 	entries, _ := os.ReadDir(eventsDir)
-	for _, e := range entries {
+	for _, e := range entries { // every sample, the API's too: Decode must refuse those cleanly
 		if b, err := os.ReadFile(filepath.Join(eventsDir, e.Name())); err == nil {
 			f.Add(b)
 		}

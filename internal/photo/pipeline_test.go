@@ -169,7 +169,6 @@ func (e fakeSourceErr) Error() string   { return "read secret: " + e.reason }
 func (e fakeSourceErr) Reason() string  { return e.reason }
 func (e fakeSourceErr) Transient() bool { return e.transient }
 
-
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		err       error

@@ -37,6 +37,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/graphphoto/graphphoto/internal/tool"
 )
 
 // InvokePath is the emulator's invocation route, the Lambda Invoke API path with the function
@@ -90,7 +92,7 @@ func Start(ctx context.Context, bootstrap string, opts Options) (*Emulator, erro
 			return nil, err
 		}
 	}
-	if !isExecutable(bootstrap) {
+	if !tool.Executable(bootstrap) {
 		return nil, errorf("bootstrap %q is not an executable file", bootstrap)
 	}
 	env, err := functionEnv(opts)

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/graphphoto/graphphoto/internal/tool"
 )
 
 // BinaryName is the emulator executable scripts/setup.sh installs into the repository's bin/.
@@ -19,18 +20,11 @@ var ErrNotInstalled = errors.New("aws-lambda-rie is not installed: run `make set
 // Binary returns the emulator's path: the repository's bin/ (found by walking up from the
 // working directory to go.mod) first, then PATH.
 func Binary() (string, error) {
-	if dir, err := os.Getwd(); err == nil {
-		if root, ok := moduleRoot(dir); ok {
-			p := filepath.Join(root, "bin", BinaryName)
-			if isExecutable(p) {
-				return p, nil
-			}
-		}
+	p, err := tool.Find(BinaryName)
+	if err != nil {
+		return "", ErrNotInstalled
 	}
-	if p, err := exec.LookPath(BinaryName); err == nil {
-		return p, nil
-	}
-	return "", ErrNotInstalled
+	return p, nil
 }
 
 // Available reports whether the emulator can be found. A test that needs it should still call
@@ -60,24 +54,6 @@ func BuildBootstrap(tb testing.TB, pkg string) string {
 		tb.Fatal(err)
 	}
 	return p
-}
-
-func moduleRoot(dir string) (string, bool) {
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
 func errorf(format string, args ...any) error {

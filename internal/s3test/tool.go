@@ -3,9 +3,8 @@ package s3test
 import (
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
+
+	"github.com/graphphoto/graphphoto/internal/tool"
 )
 
 // BinaryName is the versitygw executable scripts/setup.sh installs into the repository's bin/.
@@ -17,18 +16,11 @@ var ErrNotInstalled = errors.New("versitygw is not installed: run `make setup` (
 // Binary returns the path of the versitygw executable: the repository's bin/ (found by walking up
 // from the working directory to go.mod) first, so the pinned build wins over anything on PATH.
 func Binary() (string, error) {
-	if dir, err := os.Getwd(); err == nil {
-		if root, ok := moduleRoot(dir); ok {
-			p := filepath.Join(root, "bin", BinaryName)
-			if isExecutable(p) {
-				return p, nil
-			}
-		}
+	p, err := tool.Find(BinaryName)
+	if err != nil {
+		return "", ErrNotInstalled
 	}
-	if p, err := exec.LookPath(BinaryName); err == nil {
-		return p, nil
-	}
-	return "", ErrNotInstalled
+	return p, nil
 }
 
 // Available reports whether a versitygw binary can be found, for packages that decide up front
@@ -36,24 +28,6 @@ func Binary() (string, error) {
 func Available() bool {
 	_, err := Binary()
 	return err == nil
-}
-
-func moduleRoot(dir string) (string, bool) {
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
 // errorf keeps the package's error prefix in one place.

@@ -27,6 +27,7 @@ const (
 	ReasonMediaType       = "unsupported_media_type" // 415: a Content-Type or Content-Encoding that is not an image upload
 	ReasonDeleteContact   = "delete_unsupported"     // 405: Graph deletes only user and group photos
 	ReasonUploadsDisabled = "uploads_disabled"       // 404: no upload bucket configured
+	ReasonPresignFailed   = "presign_failed"         // 500: the upload URL could not be signed
 )
 
 // Error is an answer other than success, rendered in Graph's error envelope. Message is what
@@ -166,7 +167,7 @@ func failure(reason string, transient bool, retryAfter time.Duration, cause erro
 		// credentials_invalid, secret_*, graph_error, bad_request, …: the caller did nothing
 		// wrong and cannot fix it; the deployment or Graph must.
 		e.Status, e.Code = http.StatusBadGateway, "BadGateway"
-		e.Message = "Microsoft Graph could not be reached or refused this app; the operators have been told in the logs"
+		e.Message = "Microsoft Graph could not be reached or refused this app's credentials; quote the request-id when reporting it"
 	}
 	return e
 }

@@ -336,7 +336,11 @@ func (h *Handler) put(x *exchange, t graph.Target) {
 		return
 	}
 	o := h.opts.Photos.Run(x.r.Context(), t, src)
-	x.add(o.LogAttrs()...)
+	for _, a := range o.LogAttrs() {
+		if a.Key != "target" { // already on the line
+			x.add(a)
+		}
+	}
 	h.record(x, o)
 	if o.Status != photo.StatusSynced {
 		e := failure(o.Reason, o.Transient, o.RetryAfter, o.Err)

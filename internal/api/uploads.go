@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/graphphoto/graphphoto/internal/graph"
+	"github.com/graphphoto/graphphoto/internal/photo"
 )
 
 // Presigner signs S3 PUT URLs (*s3.PresignClient).
@@ -86,7 +87,7 @@ func (h *Handler) upload(x *exchange, caller Caller) {
 		h.fail(x, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody, Message: "size must not be negative"})
 		return
 	case req.Size > int64(maxBytes):
-		h.fail(x, &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Reason: "source_too_large",
+		h.fail(x, &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Reason: photo.ReasonSourceTooLarge,
 			Message: fmt.Sprintf("size %d is over the %d-byte limit for originals", req.Size, maxBytes)})
 		return
 	}
@@ -103,7 +104,7 @@ func (h *Handler) upload(x *exchange, caller Caller) {
 	}
 	signed, err := h.opts.Uploads.PresignPutObject(x.r.Context(), in, s3.WithPresignExpires(h.opts.UploadURLTTL))
 	if err != nil {
-		h.fail(x, &Error{Status: http.StatusInternalServerError, Code: "InternalServerError", Reason: "presign_failed",
+		h.fail(x, &Error{Status: http.StatusInternalServerError, Code: "InternalServerError", Reason: ReasonPresignFailed,
 			Message: "an upload URL could not be made", Cause: fmt.Errorf("presign put %s: %w", key, err)})
 		return
 	}

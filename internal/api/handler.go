@@ -203,18 +203,23 @@ func match(p string) (routeKind, string) {
 	if i < 0 {
 		return routeNone, ""
 	}
-	last := rest[i+1:]
-	if strings.EqualFold(last, "photo") && i > 0 {
-		return routeMeta, rest[:i]
+	kind, target := routeNone, ""
+	switch last := rest[i+1:]; {
+	case strings.EqualFold(last, "photo") && i > 0:
+		kind, target = routeMeta, rest[:i]
+	case last == "$value" || strings.EqualFold(last, "%24value"):
+		j := strings.LastIndexByte(rest[:i], '/')
+		if j > 0 && strings.EqualFold(rest[j+1:i], "photo") {
+			kind, target = routeValue, rest[:j]
+		}
 	}
-	if last != "$value" && !strings.EqualFold(last, "%24value") {
-		return routeNone, ""
+	// ParseTarget would accept a target ending in /photo itself; such a path is no route.
+	if k := strings.LastIndexByte(target, '/'); k >= 0 {
+		if seg := target[k+1:]; strings.EqualFold(seg, "photo") || seg == "$value" || strings.EqualFold(seg, "%24value") {
+			return routeNone, ""
+		}
 	}
-	j := strings.LastIndexByte(rest[:i], '/')
-	if j <= 0 || !strings.EqualFold(rest[j+1:i], "photo") {
-		return routeNone, ""
-	}
-	return routeValue, rest[:j]
+	return kind, target
 }
 
 func (h *Handler) route(x *exchange) {

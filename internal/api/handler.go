@@ -154,7 +154,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if x.clientRequestID != "" {
 		w.Header().Set("client-request-id", x.clientRequestID)
 	}
-	h.route(x)
+	h.serve(x)
 
 	level := slog.LevelInfo
 	switch {
@@ -177,6 +177,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	attrs = append(attrs, slog.Int64("ms", h.now().Sub(start).Milliseconds()))
 	h.log.LogAttrs(r.Context(), level, "api request", attrs...)
+}
+
+// serve routes x, and turns a panic below into a 500 in the envelope (when nothing was written
+// yet) instead of a crashed invocation, which API Gateway would answer with a bare 502.
+func (h *Handler) serve(x *exchange) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			cause := fmt.Errorf("panic: %v", v)
+			if x.status == 0 {
+				h.fail(x, failure(photo.ReasonInternal, false, 0, cause))
+				return
+			}
+			x.add(slog.String("error", cause.Error()))
+		}
+	}()
+	h.route(x)
 }
 
 // routeKind names the photo routes.

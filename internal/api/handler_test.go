@@ -11,8 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
 	"github.com/graphphoto/graphphoto/internal/obs"
+	"github.com/graphphoto/graphphoto/internal/photo"
 )
 
 // authoriser stands in for API Gateway's JWT authoriser in front of a local server: it hands
@@ -285,5 +287,22 @@ func TestMetricsPerWrite(t *testing.T) {
 	}
 	if m.lines[1]["PhotosRejected"] != 1 || m.lines[1]["PhotosSynced"] != 0 {
 		t.Errorf("rejected line %v", m.lines[1])
+	}
+}
+
+type panickingWriter struct{ PhotoWriter }
+
+func (panickingWriter) Run(context.Context, graph.Target, []byte) photo.Outcome {
+	panic("libvips fell over")
+}
+
+func TestPanicBecomesInternalError(t *testing.T) {
+	f := newFixture(t, clientSecret, func(o *Options) { o.Photos = panickingWriter{o.Photos} })
+	rec := f.do(t, aliceClaims(), http.MethodPut, "/v1.0/me/photo/$value", sourceJPEG(100, 100), nil)
+	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "libvips") {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body)
+	}
+	if graphError(t, rec).Error.InnerError.Reason != photo.ReasonInternal || !strings.Contains(f.logs.String(), "libvips fell over") {
+		t.Errorf("reason or log wrong: %s", f.logs.String())
 	}
 }

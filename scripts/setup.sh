@@ -12,6 +12,8 @@ command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
 # The local stack's end-to-end test uploads with the real AWS CLI and looks at the Graph
 # emulator's gallery in a real headless browser.
+# vips and vipsthumbnail: the reference rows of the benchmarks, and the module check of the tests.
+command -v vipsthumbnail >/dev/null 2>&1 || need_apt+=(libvips-tools)
 command -v aws >/dev/null 2>&1 || need_apt+=(awscli)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 

@@ -3,7 +3,9 @@ package tool
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -26,5 +28,32 @@ func TestFind(t *testing.T) {
 	}
 	if r, ok := ModuleRoot(filepath.Join(root, "a", "b")); !ok || r != root {
 		t.Errorf("ModuleRoot = %q %v", r, ok)
+	}
+}
+
+// TestVipsHome: a libvips process started with the curated home sees HEIF but not the modules
+// left out (vips -l lists loaded operations).
+func TestVipsHome(t *testing.T) {
+	home, err := VipsHome(t.TempDir(), "heif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vips, err := exec.LookPath("vips")
+	if err != nil {
+		t.Fatal("vips CLI missing: run `make setup` (Debian package libvips-tools)")
+	}
+	cmd := exec.Command(vips, "-l")
+	cmd.Env = append(os.Environ(), "VIPSHOME="+home)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "heifload") {
+		t.Error("heifload missing with the curated home")
+	}
+	for _, gone := range []string{"magickload", "pdfload"} {
+		if strings.Contains(string(out), gone) {
+			t.Errorf("%s still loaded", gone)
+		}
 	}
 }

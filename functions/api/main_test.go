@@ -23,6 +23,7 @@ import (
 	"github.com/graphphoto/graphphoto/internal/rietest"
 	"github.com/graphphoto/graphphoto/internal/s3test"
 	"github.com/graphphoto/graphphoto/internal/secrets/secretstest"
+	"github.com/graphphoto/graphphoto/internal/tool"
 )
 
 // The directory the events/ API samples were written for (internal/api's tests use the same).
@@ -68,10 +69,17 @@ func TestBootstrapAnswersSamples(t *testing.T) {
 	}
 
 	boot := rietest.BuildBootstrap(t, ".")
+	// Only libvips' HEIF module, as the Lambda image ships (see tool.VipsHome): the HEIC sample
+	// proves that is enough.
+	vipsHome, err := tool.VipsHome(t.TempDir(), "heif")
+	if err != nil {
+		t.Fatal(err)
+	}
 	rie := rietest.MustStart(t, boot, rietest.Options{
 		FunctionName: "graphphoto-api",
 		Timeout:      30 * time.Second,
 		Env: map[string]string{
+			"VIPSHOME":                         vipsHome,
 			"GRAPH_SECRET_ID":                  secretName,
 			"GRAPH_ENDPOINT":                   gsrv.GraphURL(),
 			"GRAPH_AUTHORITY":                  gsrv.AuthorityURL(),

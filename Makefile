@@ -18,7 +18,8 @@ FUZZ_TARGETS := \
 	FuzzParseCredentials:./internal/secrets \
 	FuzzConvert:./internal/s3notify \
 	FuzzEncodeKey:./internal/s3notify \
-	FuzzParseReport:./internal/rietest
+	FuzzParseReport:./internal/rietest \
+	FuzzDecode:./internal/onupload
 SAMPLES ?= $(wildcard ../shared/testdata/images/jpeg_camera_3mp_canon_exif6.jpg ../shared/testdata/images/heic_iphone13_12mp.heic ../shared/testdata/images/png_rgba_bird.png ../shared/testdata/images/jpeg_cmyk_swop_icc.jpg ../shared/testdata/images/bomb_png_4gpx.png)
 
 .PHONY: setup build run demo normalise test fuzz bench vet

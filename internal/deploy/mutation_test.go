@@ -1,0 +1,125 @@
+package deploy
+
+import (
+	"strings"
+	"testing"
+)
+
+// A mutation breaks one thing in a copy of the project's files; the named check must then
+// report it. Each old text must occur exactly once, so a mutation cannot silently stop applying
+// when the files change.
+type mutation struct {
+	name, file, old, new, check string
+}
+
+var mutations = []mutation{
+	// image: commands, bootstraps, entry point
+	{"command names no bootstrap", "template.yaml", `Command: ["/var/task/onupload"]`, `Command: ["/var/task/onupload2"]`, "image"},
+	{"api bootstrap not built", "Dockerfile", `    && go build -tags lambda.norpc -ldflags="-s -w" -o /out/api ./functions/api` + "\n", "\n", "image"},
+	{"bootstrap without lambda.norpc", "Dockerfile", `go build -tags lambda.norpc -ldflags="-s -w" -o /out/onupload`, `go build -ldflags="-s -w" -o /out/onupload`, "image"},
+	{"CMD names no function", "Dockerfile", `CMD ["/var/task/onupload"]`, `CMD ["/var/task/other"]`, "image"},
+	{"base entry point kept", "Dockerfile", "ENTRYPOINT []\n", "", "image"},
+	// dockerfile: toolchain, base images, libvips
+	{"Go version differs from go.mod", "Dockerfile", "ARG GO_VERSION=1.26", "ARG GO_VERSION=1.25", "dockerfile"},
+	{"bootstraps built on Debian", "Dockerfile", "FROM public.ecr.aws/amazonlinux/amazonlinux:2023 AS build", "FROM golang:1.26 AS build", "dockerfile"},
+	{"ImageMagick loader left in", "Dockerfile", "-Dmagick=disabled ", "", "dockerfile"},
+	{"old libvips", "Dockerfile", "ARG VIPS_VERSION=8.18.4", "ARG VIPS_VERSION=8.14.1", "dockerfile"},
+	{"ImageMagick installed", "Dockerfile", "libtiff-devel lcms2-devel libexif-devel", "libtiff-devel lcms2-devel libexif-devel ImageMagick-devel", "dockerfile"},
+	{"download not verified", "Dockerfile", `    && echo "${VIPS_SHA256}  vips.tar.xz" | sha256sum -c - \` + "\n", "", "dockerfile"},
+	{"no MALLOC_ARENA_MAX", "Dockerfile", "ENV VIPS_BLOCK_UNTRUSTED=1 \\\n    MALLOC_ARENA_MAX=2", "ENV VIPS_BLOCK_UNTRUSTED=1", "dockerfile"},
+	{"runtime misses the modules", "Dockerfile", "COPY --from=build /runtime/opt/vips /opt/vips", "COPY --from=build /runtime/opt/vips/lib64/libvips.so.42 /opt/vips/lib64/", "dockerfile"},
+	// environment and parameters
+	{"variable not declared", "template.yaml", "        UPLOAD_URL_TTL: 15m\n", "", "environment"},
+	{"value config refuses", "template.yaml", "UPLOAD_URL_TTL: 15m", `UPLOAD_URL_TTL: "15"`, "environment"},
+	{"variable the code never reads", "template.yaml", "        LOG_LEVEL: !Ref LogLevel\n", "        LOG_LEVEL: !Ref LogLevel\n        LOG_LEVL: info\n", "environment"},
+	{"bound config refuses", "template.yaml", "    MaxValue: 4194304", "    MaxValue: 5000000", "parameters"},
+	{"allowed value config refuses", "template.yaml", "AllowedValues: [attention, centre, none]", "AllowedValues: [attention, centre, none, smart]", "parameters"},
+	// functions
+	{"too little memory", "template.yaml", "    Default: 2048\n    MinValue: 2048", "    Default: 1024\n    MinValue: 1024", "functions"},
+	{"text logs", "template.yaml", "      LoggingConfig:\n        LogFormat: JSON\n        ApplicationLogLevel: !FindInMap [LogLevels, !Ref LogLevel, Lambda]\n        SystemLogLevel: WARN\n        LogGroup: !Ref ApiLogGroup", "      LoggingConfig:\n        LogFormat: Text\n        ApplicationLogLevel: !FindInMap [LogLevels, !Ref LogLevel, Lambda]\n        SystemLogLevel: WARN\n        LogGroup: !Ref ApiLogGroup", "functions"},
+	{"no tracing", "template.yaml", "    Tracing: Active", "    Tracing: PassThrough", "functions"},
+	{"API timeout beyond the gateway's", "template.yaml", "Timeout: 29 #", "Timeout: 60 #", "functions"},
+	{"log level mapping wrong", "template.yaml", "    warn: { Lambda: WARN }", "    warn: { Lambda: INFO }", "functions"},
+	// IAM
+	{"wildcard action", "template.yaml", "                  - s3:PutObjectVersionTagging\n", "                  - s3:*\n", "iam"},
+	{"secret on any resource", "template.yaml", "                Action: secretsmanager:GetSecretValue\n                Resource: !Ref GraphSecretArn\n              - Sid: ConsumeUploadQueue", "                Action: secretsmanager:GetSecretValue\n                Resource: \"*\"\n              - Sid: ConsumeUploadQueue", "iam"},
+	{"tagging of versions missing", "template.yaml", "                  - s3:GetObjectVersionTagging\n", "", "iam"},
+	{"action the code does not need", "template.yaml", "                  - s3:GetObjectVersionTagging\n", "                  - s3:GetObjectVersionTagging\n                  - s3:DeleteObject\n", "iam"},
+	{"presign beyond the upload prefix", "template.yaml", `-uploads-${AWS::AccountId}-${AWS::Region}/${UploadPrefix}*"`, `-uploads-${AWS::AccountId}-${AWS::Region}/*"`, "iam"},
+	{"managed policy", "template.yaml", "  ApiRole:\n    Type: AWS::IAM::Role\n    Properties:\n", "  ApiRole:\n    Type: AWS::IAM::Role\n    Properties:\n      ManagedPolicyArns: [arn:aws:iam::aws:policy/AmazonS3FullAccess]\n", "iam"},
+	{"SAM policy templates", "template.yaml", "      Role: !GetAtt ApiRole.Arn\n", "      Role: !GetAtt ApiRole.Arn\n      Policies: [AWSLambdaExecute]\n", "iam"},
+	// queue
+	{"no partial batch failures", "template.yaml", "            FunctionResponseTypes: [ReportBatchItemFailures]\n", "", "queue"},
+	{"visibility timeout too short", "template.yaml", "VisibilityTimeout: 720", "VisibilityTimeout: 300", "queue"},
+	{"concurrency not a parameter", "template.yaml", "MaximumConcurrency: !Ref MaximumConcurrency", "MaximumConcurrency: 50", "queue"},
+	{"concurrency default not derived", "template.yaml", "    Default: 5\n    MinValue: 2", "    Default: 20\n    MinValue: 2", "queue"},
+	{"no DLQ", "template.yaml", "      RedrivePolicy:\n        deadLetterTargetArn: !GetAtt UploadDeadLetterQueue.Arn\n        maxReceiveCount: 5\n", "", "queue"},
+	{"queue open to any account", "template.yaml", "-uploads-${AWS::AccountId}-${AWS::Region}\"\n              StringEquals:\n                aws:SourceAccount: !Ref AWS::AccountId\n", "-uploads-${AWS::AccountId}-${AWS::Region}\"\n", "queue"},
+	{"bucket does not wait for the queue policy", "template.yaml", "    DependsOn: UploadQueuePolicy # S3 checks it may send to the queue when the bucket is created\n", "", "queue"},
+	{"API rate not derived", "template.yaml", "    Default: 10\n    MinValue: 1\n    MaxValue: 10000", "    Default: 50\n    MinValue: 1\n    MaxValue: 10000", "queue"},
+	// buckets
+	{"bucket policy by Ref", "template.yaml", "      Bucket: !Sub \"${BucketNamePrefix}-uploads-${AWS::AccountId}-${AWS::Region}\"\n", "      Bucket: !Ref UploadBucket\n", "buckets"},
+	{"public policies allowed", "template.yaml", "      PublicAccessBlockConfiguration:\n        BlockPublicAcls: true\n        BlockPublicPolicy: true\n        IgnorePublicAcls: true\n        RestrictPublicBuckets: true\n      OwnershipControls:\n        Rules: [{ ObjectOwnership: BucketOwnerEnforced }]\n      BucketEncryption:\n        ServerSideEncryptionConfiguration:\n          - ServerSideEncryptionByDefault: { SSEAlgorithm: AES256 }\n      VersioningConfiguration", "      PublicAccessBlockConfiguration:\n        BlockPublicAcls: true\n        BlockPublicPolicy: false\n        IgnorePublicAcls: true\n        RestrictPublicBuckets: true\n      OwnershipControls:\n        Rules: [{ ObjectOwnership: BucketOwnerEnforced }]\n      BucketEncryption:\n        ServerSideEncryptionConfiguration:\n          - ServerSideEncryptionByDefault: { SSEAlgorithm: AES256 }\n      VersioningConfiguration", "buckets"},
+	{"bucket name drifts", "template.yaml", `aws:SourceArn: !Sub "arn:${AWS::Partition}:s3:::${BucketNamePrefix}-uploads-`, `aws:SourceArn: !Sub "arn:${AWS::Partition}:s3:::${BucketNamePrefix}-upload-`, "buckets"},
+	{"name can exceed 63 characters", "template.yaml", `"^[a-z0-9][a-z0-9-]{0,25}[a-z0-9]$"`, `"^[a-z0-9][a-z0-9-]{0,26}[a-z0-9]$"`, "buckets"},
+	// cycles
+	{"role refers to the bucket", "template.yaml", "                  - s3:PutObjectVersionTagging\n                Resource: !Sub \"arn:${AWS::Partition}:s3:::${BucketNamePrefix}-uploads-${AWS::AccountId}-${AWS::Region}/*\"", "                  - s3:PutObjectVersionTagging\n                Resource: !Sub \"${UploadBucket.Arn}/*\"", "cycles"},
+	{"dependency cycle", "template.yaml", "  UploadQueue:\n    Type: AWS::SQS::Queue\n", "  UploadQueue:\n    Type: AWS::SQS::Queue\n    DependsOn: OnUploadFunction\n", "cycles"},
+	// HTTP API
+	{"no default authoriser", "template.yaml", "        DefaultAuthorizer: EntraJwt\n", "", "httpapi"},
+	{"DELETE route too narrow", "template.yaml", `Method: DELETE, Path: "/{proxy+}"`, `Method: DELETE, Path: "/v1.0/{proxy+}"`, "httpapi"},
+	{"route for a method the API refuses", "template.yaml", "        CreateUpload:", "        HeadPhoto: { Type: HttpApi, Properties: { ApiId: !Ref PhotoApi, Method: HEAD, Path: \"/{proxy+}\" } }\n        CreateUpload:", "httpapi"},
+	{"upload route missing", "template.yaml", "        CreateUpload: { Type: HttpApi, Properties: { ApiId: !Ref PhotoApi, Method: POST, Path: \"/v1.0/uploads\" } }\n", "", "httpapi"},
+	{"issuer of another cloud", "template.yaml", `    usgov: { Authority: "https://login.microsoftonline.us" }`, `    usgov: { Authority: "https://login.microsoftonline.com" }`, "httpapi"},
+	{"v1 issuer", "template.yaml", `"${Authority}/${ApiTenantId}/v2.0"`, `"${Authority}/${ApiTenantId}/"`, "httpapi"},
+	{"route skips the authoriser", "template.yaml", `Method: PATCH, Path: "/{proxy+}" }`, `Method: PATCH, Path: "/{proxy+}", Auth: { Authorizer: NONE } }`, "httpapi"},
+	// backfills, outputs, env.json
+	{"Batch Operations cannot assume the role", "template.yaml", "Principal: { Service: batchoperations.s3.amazonaws.com }", "Principal: { Service: s3.amazonaws.com }", "batch"},
+	{"Batch Operations may invoke anything", "template.yaml", "                Action: lambda:InvokeFunction\n                Resource: !GetAtt OnUploadFunction.Arn", "                Action: lambda:InvokeFunction\n                Resource: \"*\"", "batch"},
+	{"no DLQ output", "template.yaml", "  UploadDeadLetterQueueUrl:\n    Description: Messages that failed five times; inspect, then redrive\n    Value: !Ref UploadDeadLetterQueue\n", "", "outputs"},
+	{"env.json sets an undeclared variable", "events/env.json", `"TARGET_KEY_PREFIX": "photos/"`, `"TARGET_KEY_PREFIX": "photos/", "GRAPH_ENDPOINTS": "https://x"`, "envjson"},
+	{"env.json value config refuses", "events/env.json", `"LOG_LEVEL": "debug"`, `"LOG_LEVEL": "loud"`, "envjson"},
+	{"env.json misses a function", "events/env.json", `  "ApiFunction": {`, `  "ApiFunctionX": {`, "envjson"},
+}
+
+func TestChecksCatchBreakage(t *testing.T) {
+	root := repoRoot(t)
+	original := readProjectFiles(t, root)
+	byName := map[string]func(*project) []error{}
+	for _, c := range checks {
+		byName[c.name] = c.fn
+	}
+	covered := map[string]bool{}
+	for _, m := range mutations {
+		covered[m.check] = true
+		t.Run(m.name, func(t *testing.T) {
+			fn, ok := byName[m.check]
+			if !ok {
+				t.Fatalf("no check %q", m.check)
+			}
+			text := string(original[m.file])
+			if n := strings.Count(text, m.old); n != 1 {
+				t.Fatalf("%s: the text to break occurs %d times, want once: %q", m.file, n, m.old)
+			}
+			files := map[string][]byte{}
+			for k, v := range original {
+				files[k] = v
+			}
+			files[m.file] = []byte(strings.Replace(text, m.old, m.new, 1))
+			p, err := loadProject(root, files)
+			if err != nil {
+				t.Fatalf("the broken copy does not load: %v", err)
+			}
+			problems := fn(p)
+			if len(problems) == 0 {
+				t.Fatalf("check %s passes on the broken copy", m.check)
+			}
+			t.Logf("check %s: %v", m.check, problems[0])
+		})
+	}
+	for _, c := range checks {
+		if !covered[c.name] {
+			t.Errorf("no mutation shows check %s can fail", c.name)
+		}
+	}
+}

@@ -5,7 +5,7 @@ export PATH := $(CURDIR)/bin:$(PATH)
 # glibc keeps one malloc arena per thread; libvips' worker threads then hold on to freed pages.
 # Two arenas keep RSS flat across many images (measured in ../shared/anchors/RESULTS.md).
 export MALLOC_ARENA_MAX ?= 2
-FUZZTIME ?= 8s
+FUZZTIME ?= 6s
 # The shared corpus sits beside the repository here and in CI; when it does, tests that read it
 # must not skip.
 REQUIRE_CORPUS ?= $(if $(wildcard ../shared/testdata/images/MANIFEST.tsv),1,0)
@@ -19,7 +19,11 @@ FUZZ_TARGETS := \
 	FuzzConvert:./internal/s3notify \
 	FuzzEncodeKey:./internal/s3notify \
 	FuzzParseReport:./internal/rietest \
-	FuzzDecode:./internal/onupload
+	FuzzDecode:./internal/onupload \
+	FuzzDecodeEvent:./internal/api \
+	FuzzParseRoles:./internal/api \
+	FuzzEscapePath:./internal/api \
+	FuzzServeHTTP:./internal/secrets/secretstest
 SAMPLES ?= $(wildcard ../shared/testdata/images/jpeg_camera_3mp_canon_exif6.jpg ../shared/testdata/images/heic_iphone13_12mp.heic ../shared/testdata/images/png_rgba_bird.png ../shared/testdata/images/jpeg_cmyk_swop_icc.jpg ../shared/testdata/images/bomb_png_4gpx.png)
 
 .PHONY: setup build run demo normalise test fuzz bench vet

@@ -232,7 +232,7 @@ func credentialsFromEnv(ctx context.Context, logger *slog.Logger) (graph.Credent
 		if cloud == "" {
 			return src, nil
 		}
-		return cloudOverride{src: src, cloud: cloud}, nil
+		return graph.WithCloud(src, cloud), nil
 	}
 	c := graph.Credentials{
 		TenantID:     os.Getenv("GRAPH_TENANT_ID"),
@@ -267,20 +267,6 @@ func (e *configError) Error() string   { return e.err.Error() }
 func (e *configError) Unwrap() error   { return e.err }
 func (e *configError) Reason() string  { return "credentials_invalid" }
 func (e *configError) Transient() bool { return false }
-
-// cloudOverride applies GRAPH_CLOUD to credentials read from Secrets Manager.
-type cloudOverride struct {
-	src   graph.CredentialsSource
-	cloud string
-}
-
-func (o cloudOverride) Credentials(ctx context.Context, fresh bool) (graph.Credentials, error) {
-	c, err := o.src.Credentials(ctx, fresh)
-	if err == nil {
-		c.Cloud = o.cloud
-	}
-	return c, err
-}
 
 // httpClient trusts the system roots plus SSL_CERT_FILE, read on every run: Go reads that
 // variable only once per process, and an emulator's CA may be written after start.

@@ -265,29 +265,3 @@ func moduleRoot(t *testing.T) string {
 		dir = parent
 	}
 }
-
-// TestBuildChecksConfiguration: a bad environment stops the function before the runtime
-// starts, naming the variable; a good one builds without touching the network (credentials are
-// read on the first request).
-func TestBuildChecksConfiguration(t *testing.T) {
-	for _, tt := range []struct {
-		env  map[string]string
-		want string // in the error; "" for success
-	}{
-		{map[string]string{"GRAPH_SECRET_ID": ""}, "GRAPH_SECRET_ID"},
-		{map[string]string{"GRAPH_SECRET_ID": "s", "UPLOAD_URL_TTL": "30d"}, "UPLOAD_URL_TTL"},
-		{map[string]string{"GRAPH_SECRET_ID": "s", "GRAPH_ENDPOINT": "http://plain.example"}, "GRAPH_ENDPOINT"},
-		{map[string]string{"GRAPH_SECRET_ID": "s", "UPLOAD_BUCKET": "b", "AWS_REGION": "eu-west-1"}, ""},
-	} {
-		for _, k := range []string{"GRAPH_SECRET_ID", "UPLOAD_URL_TTL", "GRAPH_ENDPOINT", "UPLOAD_BUCKET", "AWS_REGION"} {
-			t.Setenv(k, tt.env[k])
-		}
-		h, err := build(context.Background())
-		switch {
-		case tt.want == "" && (err != nil || h == nil):
-			t.Errorf("%v: %v", tt.env, err)
-		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
-			t.Errorf("%v: error %v, want one naming %s", tt.env, err, tt.want)
-		}
-	}
-}

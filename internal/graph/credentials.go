@@ -92,3 +92,25 @@ func LookupCloud(name string) (Cloud, bool) {
 	}
 	return Cloud{}, false
 }
+
+// WithCloud makes src's credentials use cloud (GRAPH_CLOUD), whatever cloud they name
+// themselves; an empty cloud returns src unchanged.
+func WithCloud(src CredentialsSource, cloud string) CredentialsSource {
+	if cloud == "" {
+		return src
+	}
+	return cloudOverride{src: src, cloud: cloud}
+}
+
+type cloudOverride struct {
+	src   CredentialsSource
+	cloud string
+}
+
+func (o cloudOverride) Credentials(ctx context.Context, fresh bool) (Credentials, error) {
+	c, err := o.src.Credentials(ctx, fresh)
+	if err == nil {
+		c.Cloud = o.cloud
+	}
+	return c, err
+}

@@ -1468,6 +1468,34 @@ func checkHTTPAPI(p *project) []error {
 			e.add("route %s %s matches nothing internal/api serves", r.Method, r.Path)
 		}
 	}
+	// The HTTP API samples in events/ are requests some route sends to the function.
+	e.prefix = "events/: "
+	samples, _ := filepath.Glob(filepath.Join(p.root, "events", "apigw-*.json"))
+	for _, f := range samples {
+		var ev struct {
+			RawPath        string `json:"rawPath"`
+			RequestContext struct {
+				HTTP struct {
+					Method string `json:"method"`
+				} `json:"http"`
+			} `json:"requestContext"`
+		}
+		b, err := os.ReadFile(f)
+		if err == nil {
+			err = json.Unmarshal(b, &ev)
+		}
+		if err != nil {
+			e.add("%s: %v", filepath.Base(f), err)
+			continue
+		}
+		routed := false
+		for _, r := range routes {
+			routed = routed || r.matches(ev.RequestContext.HTTP.Method, ev.RawPath)
+		}
+		if !routed {
+			e.add("%s: no route sends %s %s to the function", filepath.Base(f), ev.RequestContext.HTTP.Method, ev.RawPath)
+		}
+	}
 	return e.list
 }
 
@@ -1590,4 +1618,28 @@ func checkEnvJSON(p *project) []error {
 		}
 	}
 	return e.list
+}
+
+func TestRouteMatches(t *testing.T) {
+	for _, tc := range []struct {
+		route        route
+		method, path string
+		want         bool
+	}{
+		{route{"PUT", "/{proxy+}"}, "PUT", "/v1.0/me/photo/$value", true},
+		{route{"PUT", "/{proxy+}"}, "PUT", "/me", true},
+		{route{"PUT", "/{proxy+}"}, "PUT", "/", false},
+		{route{"PUT", "/{proxy+}"}, "GET", "/me", false},
+		{route{"ANY", "/{proxy+}"}, "GET", "/me", true},
+		{route{"POST", "/v1.0/uploads"}, "POST", "/v1.0/uploads", true},
+		{route{"POST", "/v1.0/uploads"}, "POST", "/v1.0/uploads/x", false},
+		{route{"POST", "/v1.0/uploads"}, "POST", "/V1.0/uploads", false},
+		{route{"GET", "/v1.0/{proxy+}"}, "GET", "/v1.0", false},
+		{route{"GET", "/users/{id}/photo"}, "GET", "/users/a/photo", true},
+		{route{"GET", "/users/{id}/photo"}, "GET", "/users//photo", false},
+	} {
+		if got := tc.route.matches(tc.method, tc.path); got != tc.want {
+			t.Errorf("%v matches %s %s = %v, want %v", tc.route, tc.method, tc.path, got, tc.want)
+		}
+	}
 }

@@ -19,7 +19,7 @@ import (
 // after a visibility timeout, and after MaxReceives they go to the dead-letter folder, as a
 // redrive policy would move them to the DLQ.
 type Queue struct {
-	fn          Invoker
+	fns         []Invoker
 	log         *slog.Logger
 	dlqDir      string
 	maxReceives int
@@ -27,6 +27,7 @@ type Queue struct {
 	batch       int
 
 	mu       sync.Mutex
+	paused   bool
 	ready    []*message
 	inFlight int
 	wake     chan struct{}
@@ -51,10 +52,27 @@ type Delivery struct {
 	Error     string `json:"error,omitempty"`
 }
 
-// NewQueue makes a queue feeding fn. dlqDir receives one JSON file per dead-lettered message.
+// NewQueue makes a queue feeding fn, ten messages at a time. dlqDir receives one JSON file per
+// dead-lettered message.
 func NewQueue(fn Invoker, dlqDir string, maxReceives int, visibility time.Duration, log *slog.Logger) *Queue {
-	return &Queue{fn: fn, log: log, dlqDir: dlqDir, maxReceives: maxReceives, visibility: visibility, batch: 10,
-		wake: make(chan struct{}, 1), changed: make(chan struct{})}
+	return NewQueuePool([]Invoker{fn}, 10, dlqDir, maxReceives, visibility, log)
+}
+
+// NewQueuePool makes a queue feeding several instances of a function at once, as Lambda's SQS
+// poller scales up to the mapping's MaximumConcurrency, with up to batch messages per
+// invocation.
+func NewQueuePool(fns []Invoker, batch int, dlqDir string, maxReceives int, visibility time.Duration, log *slog.Logger) *Queue {
+	return &Queue{fns: fns, log: log, dlqDir: dlqDir, maxReceives: maxReceives, visibility: visibility, batch: batch,
+		wake: make(chan struct{}, len(fns)), changed: make(chan struct{})}
+}
+
+// Pause stops (true) or restarts (false) deliveries; messages sent meanwhile wait, as they
+// would with the event source mapping disabled.
+func (q *Queue) Pause(paused bool) {
+	q.mu.Lock()
+	q.paused = paused
+	q.mu.Unlock()
+	q.poke()
 }
 
 // Send enqueues an S3 event as S3 does: one message per notification, the event JSON as body.
@@ -71,14 +89,30 @@ func (q *Queue) Send(_ context.Context, ev events.S3Event) error {
 }
 
 func (q *Queue) poke() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
+	for range cap(q.wake) {
+		select {
+		case q.wake <- struct{}{}:
+		default:
+			return
+		}
 	}
 }
 
-// Run polls until ctx ends, one batch at a time (the function handles one event at a time).
+// Run polls until ctx ends, with one poller per function instance, each delivering one batch at
+// a time (an instance handles one event at a time).
 func (q *Queue) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, fn := range q.fns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q.poll(ctx, fn)
+		}()
+	}
+	wg.Wait()
+}
+
+func (q *Queue) poll(ctx context.Context, fn Invoker) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -93,7 +127,7 @@ func (q *Queue) Run(ctx context.Context) {
 			if len(batch) == 0 {
 				break
 			}
-			q.deliver(ctx, batch)
+			q.deliver(ctx, fn, batch)
 		}
 	}
 }
@@ -101,6 +135,9 @@ func (q *Queue) Run(ctx context.Context) {
 func (q *Queue) take(now time.Time) []*message {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.paused {
+		return nil
+	}
 	var batch, rest []*message
 	for _, m := range q.ready {
 		if len(batch) < q.batch && !m.visible.After(now) {
@@ -114,7 +151,7 @@ func (q *Queue) take(now time.Time) []*message {
 	return batch
 }
 
-func (q *Queue) deliver(ctx context.Context, batch []*message) {
+func (q *Queue) deliver(ctx context.Context, fn Invoker, batch []*message) {
 	ev := events.SQSEvent{}
 	byID := map[string]*message{}
 	for _, m := range batch {
@@ -128,7 +165,7 @@ func (q *Queue) deliver(ctx context.Context, batch []*message) {
 	}
 	payload, _ := json.Marshal(ev)
 	failed := map[string]string{}
-	out, err := q.fn.Invoke(ctx, payload)
+	out, err := fn.Invoke(ctx, payload)
 	if err != nil {
 		// A function error fails the whole batch, as Lambda's SQS poller treats it.
 		for id := range byID {

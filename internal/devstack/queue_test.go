@@ -92,3 +92,77 @@ func TestQueue(t *testing.T) {
 		t.Error("queue not idle after every message ended")
 	}
 }
+
+// slowFunction takes a while per invocation and records how many invocations overlap and how
+// big each batch was.
+type slowFunction struct {
+	mu                  sync.Mutex
+	running, maxRunning int
+	maxBatch, messages  int
+}
+
+func (f *slowFunction) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var ev events.SQSEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.running++
+	f.maxRunning = max(f.maxRunning, f.running)
+	f.maxBatch = max(f.maxBatch, len(ev.Records))
+	f.messages += len(ev.Records)
+	f.mu.Unlock()
+	time.Sleep(20 * time.Millisecond)
+	f.mu.Lock()
+	f.running--
+	f.mu.Unlock()
+	return []byte(`{"batchItemFailures":[]}`), nil
+}
+
+// TestQueuePool: several instances are driven at once, batches respect the batch size, and a
+// paused queue delivers nothing until it is resumed.
+func TestQueuePool(t *testing.T) {
+	fns := []*slowFunction{{}, {}, {}}
+	var invokers []Invoker
+	for _, f := range fns {
+		invokers = append(invokers, f)
+	}
+	q := NewQueuePool(invokers, 4, t.TempDir(), 3, 20*time.Millisecond, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	q.Pause(true)
+	go q.Run(ctx)
+	for i := range 60 {
+		if err := q.Send(ctx, s3Event(strings.Repeat("k", i+1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // longer than a poll tick
+	if n := len(q.Deliveries()); n != 0 {
+		t.Fatalf("%d deliveries while paused", n)
+	}
+	q.Pause(false)
+	deadline := time.After(10 * time.Second)
+	for len(q.Deliveries()) < 60 {
+		select {
+		case <-q.Changed():
+		case <-deadline:
+			t.Fatalf("%d deliveries", len(q.Deliveries()))
+		}
+	}
+	total, busy := 0, 0
+	for _, f := range fns {
+		f.mu.Lock()
+		total += f.messages
+		if f.messages > 0 {
+			busy++
+		}
+		if f.maxBatch > 4 || f.maxRunning > 1 {
+			t.Errorf("instance: batch of %d, %d invocations at once", f.maxBatch, f.maxRunning)
+		}
+		f.mu.Unlock()
+	}
+	if total != 60 || busy < 2 {
+		t.Errorf("%d messages delivered over %d busy instances; want 60 over at least 2", total, busy)
+	}
+}

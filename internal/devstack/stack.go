@@ -53,17 +53,29 @@ type Options struct {
 	// goes to the dead-letter folder, and the wait before a failed one is retried.
 	MaxReceives int
 	Visibility  time.Duration
+	// Concurrency is how many onupload instances the queue drives at once (the event source
+	// mapping's MaximumConcurrency); default 1. BatchSize is the most messages per invocation
+	// (the mapping's BatchSize); default 10.
+	Concurrency int
+	BatchSize   int
+	// Users are added to the demo directory (e.g. thousands of people for a backfill).
+	Users []graphtest.User
+	// GraphProxy, when set, is put between the functions and Graph (a tenant-wide throttle,
+	// say): it gets the emulator and returns the base URL the functions use for Graph and the
+	// PEM of the CA that signed the proxy's certificate. The caller stops the proxy.
+	GraphProxy func(g *graphtest.Server) (url string, caPEM []byte, err error)
 }
 
 // Stack is a running local system.
 type Stack struct {
-	Graph    *graphtest.Server
-	Secrets  *secretstest.Emulator
-	S3       *s3test.Server
-	Queue    *Queue
-	Tokens   *Issuer
-	OnUpload *rietest.Emulator
-	API      *rietest.Emulator
+	Graph     *graphtest.Server
+	Secrets   *secretstest.Emulator
+	S3        *s3test.Server
+	Queue     *Queue
+	Tokens    *Issuer
+	OnUpload  *rietest.Emulator   // the first onupload instance
+	Instances []*rietest.Emulator // every onupload instance (Options.Concurrency)
+	API       *rietest.Emulator
 
 	SecretsURL string
 	APIURL     string
@@ -87,6 +99,12 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	if opts.Visibility == 0 {
 		opts.Visibility = 2 * time.Second
+	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 1
+	}
+	if opts.BatchSize == 0 {
+		opts.BatchSize = 10
 	}
 	dir, err := filepath.Abs(opts.Dir)
 	if err != nil {
@@ -120,13 +138,23 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st.Graph, err = graphtest.Listen("127.0.0.1:0", graphtest.Options{Tenants: []graphtest.Tenant{directory(secret)}})
+	st.Graph, err = graphtest.Listen("127.0.0.1:0", graphtest.Options{Tenants: []graphtest.Tenant{directory(secret, opts.Users)}})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: graph emulator: %w", err)
 	}
 	st.closers = append(st.closers, func() error { st.Graph.Close(); return nil })
 	if err := st.Graph.WriteCA(st.CAFile); err != nil {
 		return nil, err
+	}
+	graphURL := st.Graph.GraphURL()
+	if opts.GraphProxy != nil {
+		var caPEM []byte
+		if graphURL, caPEM, err = opts.GraphProxy(st.Graph); err != nil {
+			return nil, fmt.Errorf("devstack: graph proxy: %w", err)
+		}
+		if err := os.WriteFile(st.CAFile, append(append([]byte(nil), st.Graph.CAPEM...), caPEM...), 0o644); err != nil {
+			return nil, err
+		}
 	}
 
 	// Secrets Manager, holding the app credentials the Graph emulator accepts.
@@ -154,7 +182,7 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	fnEnv := map[string]string{
 		"VIPSHOME":        vipsHome,
-		"GRAPH_SECRET_ID": SecretName, "GRAPH_ENDPOINT": st.Graph.GraphURL(), "GRAPH_AUTHORITY": st.Graph.AuthorityURL(),
+		"GRAPH_SECRET_ID": SecretName, "GRAPH_ENDPOINT": graphURL, "GRAPH_AUTHORITY": st.Graph.AuthorityURL(),
 		"SSL_CERT_FILE": st.CAFile, "AWS_ENDPOINT_URL_SECRETS_MANAGER": st.SecretsURL,
 		"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "S3_FORCE_PATH_STYLE": "true",
 		"LOG_LEVEL": "info",
@@ -176,12 +204,18 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	}
 	fnEnv["AWS_ENDPOINT_URL_S3"] = st.S3.Endpoint
 
-	st.OnUpload, err = rietest.Start(ctx, onupload, rietest.Options{FunctionName: "onupload", Timeout: 60 * time.Second, MemoryMB: 2048, Env: fnEnv, Echo: opts.Echo})
-	if err != nil {
-		return nil, fmt.Errorf("devstack: onupload under the RIE: %w", err)
+	var invokers []Invoker
+	for range opts.Concurrency {
+		fn, err := rietest.Start(ctx, onupload, rietest.Options{FunctionName: "onupload", Timeout: 60 * time.Second, MemoryMB: 2048, Env: fnEnv, Echo: opts.Echo})
+		if err != nil {
+			return nil, fmt.Errorf("devstack: onupload under the RIE: %w", err)
+		}
+		st.closers = append(st.closers, fn.Close)
+		st.Instances = append(st.Instances, fn)
+		invokers = append(invokers, fn)
 	}
-	st.closers = append(st.closers, st.OnUpload.Close)
-	queue = NewQueue(st.OnUpload, st.DLQDir, opts.MaxReceives, opts.Visibility, opts.Log)
+	st.OnUpload = st.Instances[0]
+	queue = NewQueuePool(invokers, opts.BatchSize, st.DLQDir, opts.MaxReceives, opts.Visibility, opts.Log)
 	st.Queue = queue
 	go queue.Run(runCtx)
 
@@ -229,16 +263,16 @@ func (st *Stack) Close() error {
 	return errors.Join(errs...)
 }
 
-func directory(secret string) graphtest.Tenant {
+func directory(secret string, extra []graphtest.User) graphtest.Tenant {
 	return graphtest.Tenant{
 		ID:      TenantID,
 		Domains: []string{"contoso.com", "contoso.onmicrosoft.com"},
 		Apps:    []graphtest.App{{ClientID: ClientID, Secrets: []string{secret}}},
-		Users: []graphtest.User{
+		Users: append([]graphtest.User{
 			{ID: AliceID, UPN: "alice@contoso.com", Contacts: []graphtest.Contact{{ID: ContactID}}},
 			{ID: BobID, UPN: "bob@contoso.com"},
 			{ID: CarolID, UPN: "carol@contoso.com"},
-		},
+		}, extra...),
 		Groups: []graphtest.Group{{ID: GroupID, Unified: true}},
 	}
 }

@@ -716,7 +716,7 @@ var starOnlyActions = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecord
 // …Version forms for a versioned bucket). A call missing here fails the check: add it here and
 // grant it in template.yaml.
 var s3Actions = map[string][]string{
-	"HeadObject":       {"s3:GetObject", "s3:GetObjectVersion"},
+	"HeadObject":       {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"}, // ListBucket: 404, not 403, for a missing key
 	"GetObject":        {"s3:GetObject", "s3:GetObjectVersion"},
 	"GetObjectTagging": {"s3:GetObjectTagging", "s3:GetObjectVersionTagging"},
 	"PutObjectTagging": {"s3:PutObjectTagging", "s3:PutObjectVersionTagging"},
@@ -866,6 +866,9 @@ func checkFunctionGrants(p *project) []error {
 		case "onupload":
 			for _, a := range onuploadS3 {
 				want[a] = objectARN + "*"
+			}
+			if _, ok := want["s3:ListBucket"]; ok {
+				want["s3:ListBucket"] = strings.TrimSuffix(objectARN, "/")
 			}
 			queue := ""
 			for _, ev := range mapOf(t.Resources[fn].Properties["Events"]) {

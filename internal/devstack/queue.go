@@ -28,6 +28,7 @@ type Queue struct {
 
 	mu       sync.Mutex
 	paused   bool
+	limit    int // pollers allowed to take messages; the first limit instances
 	ready    []*message
 	inFlight int
 	wake     chan struct{}
@@ -63,7 +64,16 @@ func NewQueue(fn Invoker, dlqDir string, maxReceives int, visibility time.Durati
 // invocation.
 func NewQueuePool(fns []Invoker, batch int, dlqDir string, maxReceives int, visibility time.Duration, log *slog.Logger) *Queue {
 	return &Queue{fns: fns, log: log, dlqDir: dlqDir, maxReceives: maxReceives, visibility: visibility, batch: batch,
-		wake: make(chan struct{}, len(fns)), changed: make(chan struct{})}
+		limit: len(fns), wake: make(chan struct{}, len(fns)), changed: make(chan struct{})}
+}
+
+// Limit lets only the first n instances take messages (n ≤ the instances started), as
+// lowering the mapping's MaximumConcurrency would.
+func (q *Queue) Limit(n int) {
+	q.mu.Lock()
+	q.limit = max(1, min(n, len(q.fns)))
+	q.mu.Unlock()
+	q.poke()
 }
 
 // Pause stops (true) or restarts (false) deliveries; messages sent meanwhile wait, as they
@@ -102,17 +112,17 @@ func (q *Queue) poke() {
 // a time (an instance handles one event at a time).
 func (q *Queue) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for _, fn := range q.fns {
+	for i, fn := range q.fns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			q.poll(ctx, fn)
+			q.poll(ctx, i, fn)
 		}()
 	}
 	wg.Wait()
 }
 
-func (q *Queue) poll(ctx context.Context, fn Invoker) {
+func (q *Queue) poll(ctx context.Context, i int, fn Invoker) {
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
@@ -123,7 +133,7 @@ func (q *Queue) poll(ctx context.Context, fn Invoker) {
 		case <-tick.C:
 		}
 		for {
-			batch := q.take(time.Now())
+			batch := q.take(i, time.Now())
 			if len(batch) == 0 {
 				break
 			}
@@ -132,10 +142,10 @@ func (q *Queue) poll(ctx context.Context, fn Invoker) {
 	}
 }
 
-func (q *Queue) take(now time.Time) []*message {
+func (q *Queue) take(poller int, now time.Time) []*message {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.paused {
+	if q.paused || poller >= q.limit {
 		return nil
 	}
 	var batch, rest []*message

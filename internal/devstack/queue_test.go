@@ -165,4 +165,25 @@ func TestQueuePool(t *testing.T) {
 	if total != 60 || busy < 2 {
 		t.Errorf("%d messages delivered over %d busy instances; want 60 over at least 2", total, busy)
 	}
+
+	// Limited to one instance, only the first takes messages.
+	q.Limit(1)
+	before := fns[1].messages + fns[2].messages
+	for i := range 20 {
+		q.Send(ctx, s3Event(strings.Repeat("m", i+1)))
+	}
+	for len(q.Deliveries()) < 80 {
+		select {
+		case <-q.Changed():
+		case <-deadline:
+			t.Fatalf("%d deliveries", len(q.Deliveries()))
+		}
+	}
+	fns[1].mu.Lock()
+	fns[2].mu.Lock()
+	if after := fns[1].messages + fns[2].messages; after != before {
+		t.Errorf("limited to one instance, the others took %d messages", after-before)
+	}
+	fns[2].mu.Unlock()
+	fns[1].mu.Unlock()
 }

@@ -256,13 +256,15 @@ func TestHostileS3(t *testing.T) {
 	h.checkNoLeaks(t)
 }
 
-// apiStatus is the API's answer for a reason (DESIGN §5): 415 for a format it does not take,
-// 400 for an image it cannot use.
-func apiStatus(w hostile.Want) int {
-	switch w.Reason {
-	case "":
+// apiStatus is the API's answer for a case (DESIGN §5): 415 for a format it does not take,
+// 400 for an image it cannot use, and 400 for no body at all (a bad request, before any image).
+func apiStatus(c hostile.Case) int {
+	switch w := c.Want; {
+	case len(c.Data) == 0:
+		return http.StatusBadRequest
+	case w.Reason == "":
 		return http.StatusOK
-	case hostile.UnsupportedFormat:
+	case w.Reason == hostile.UnsupportedFormat:
 		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusBadRequest
@@ -298,8 +300,8 @@ func TestHostileAPI(t *testing.T) {
 			Error         struct{ Code string }
 		}
 		json.Unmarshal(body, &answer)
-		if resp.StatusCode != apiStatus(c.Want) {
-			t.Errorf("%s: %d %s; want %d (%s)", c.Name, resp.StatusCode, body, apiStatus(c.Want), c.Want)
+		if resp.StatusCode != apiStatus(c) {
+			t.Errorf("%s: %d %s; want %d (%s)", c.Name, resp.StatusCode, body, apiStatus(c), c.Want)
 		}
 		if c.Want.Reason == "" && (answer.Width != c.Want.Side || answer.Height != c.Want.Side) {
 			t.Errorf("%s: API says %dx%d; want %s", c.Name, answer.Width, answer.Height, c.Want)

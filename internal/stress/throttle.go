@@ -132,3 +132,11 @@ func writeThrottled(w http.ResponseWriter, r *http.Request, wait time.Duration) 
 		"innerError": map[string]string{"code": "throttledRequest", "date": time.Now().UTC().Format(time.RFC3339), "request-id": reqID, "client-request-id": client},
 	}})
 }
+
+// Reset clears the counts (and empties the bucket) between phases of a run.
+func (t *Throttle) Reset() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.passed, t.throttled, t.tokens = 0, 0, 0
+	t.firstPass, t.lastPass, t.last = time.Time{}, time.Time{}, time.Time{}
+}

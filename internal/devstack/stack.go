@@ -87,7 +87,7 @@ type Stack struct {
 }
 
 // Start brings the stack up; Close stops it.
-func Start(ctx context.Context, opts Options) (st *Stack, err error) {
+func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
@@ -116,14 +116,23 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 		}
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	st = &Stack{cancel: cancel, DLQDir: filepath.Join(dir, "dlq"), CAFile: filepath.Join(dir, "ca.pem")}
+	st := &Stack{cancel: cancel, DLQDir: filepath.Join(dir, "dlq"), CAFile: filepath.Join(dir, "ca.pem")}
+	started := false
 	defer func() {
-		if err != nil {
+		// Whatever started before a failure is stopped; the caller gets no half-built stack.
+		if !started {
 			st.Close()
 		}
 	}()
 
-	// Build the real function binaries first: it is the slow part, and fails early.
+	// The front door's address is the one a user chose: take it first, so a busy port fails now.
+	apiListener, err := net.Listen("tcp", opts.APIAddr)
+	if err != nil {
+		return nil, fmt.Errorf("devstack: api front door: %w", err)
+	}
+	st.closers = append(st.closers, func() error { apiListener.Close(); return nil })
+
+	// Build the real function binaries next: it is the slow part.
 	onupload, err := rietest.Build(ctx, "github.com/graphphoto/graphphoto/functions/onupload", filepath.Join(dir, "bin", "onupload"))
 	if err != nil {
 		return nil, fmt.Errorf("devstack: build onupload: %w", err)
@@ -233,10 +242,11 @@ func Start(ctx context.Context, opts Options) (st *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	st.APIURL, err = serve(runCtx, opts.APIAddr, NewFront(st.API, st.Tokens, opts.Log), &st.closers)
+	st.APIURL = serveOn(runCtx, apiListener, NewFront(st.API, st.Tokens, opts.Log), &st.closers)
 	if err != nil {
 		return nil, fmt.Errorf("devstack: api front door: %w", err)
 	}
+	started = true
 	return st, nil
 }
 
@@ -283,6 +293,11 @@ func serve(ctx context.Context, addr string, h http.Handler, closers *[]func() e
 	if err != nil {
 		return "", err
 	}
+	return serveOn(ctx, ln, h, closers), nil
+}
+
+// serveOn runs h on ln until the stack closes and returns its http:// URL.
+func serveOn(ctx context.Context, ln net.Listener, h http.Handler, closers *[]func() error) string {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	*closers = append(*closers, func() error {
@@ -290,7 +305,7 @@ func serve(ctx context.Context, addr string, h http.Handler, closers *[]func() e
 		defer cancel()
 		return srv.Shutdown(sctx)
 	})
-	return "http://" + ln.Addr().String(), nil
+	return "http://" + ln.Addr().String()
 }
 
 func randomSecret() (string, error) {

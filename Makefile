@@ -26,7 +26,7 @@ FUZZ_TARGETS := \
 	FuzzServeHTTP:./internal/secrets/secretstest
 SAMPLES ?= $(wildcard ../shared/testdata/images/jpeg_camera_3mp_canon_exif6.jpg ../shared/testdata/images/heic_iphone13_12mp.heic ../shared/testdata/images/png_rgba_bird.png ../shared/testdata/images/jpeg_cmyk_swop_icc.jpg ../shared/testdata/images/bomb_png_4gpx.png)
 
-.PHONY: setup build run demo normalise test fuzz bench vet
+.PHONY: setup build run demo normalise test fuzz bench vet soak scale
 
 setup:
 	@bash scripts/setup.sh
@@ -61,6 +61,22 @@ fuzz: setup
 		go test -run='^$$' -fuzz="^$${t%%:*}$$" -fuzztime=$(FUZZTIME) "$${t#*:}"; \
 	done
 
+# The benchmark report: normaliser per corpus file (warm and one process per image) beside
+# vipsthumbnail and sharp in the same run, INIT under the RIE, per-object overhead on the local
+# stack, RSS over 1,000 images; written to docs/benchmarks.md. sharp is installed with npm into
+# a copy of ../shared/anchors/sharp outside the repository.
+SHARP_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/graphphoto/sharp
 bench: setup
-	go test -run='^$$' -bench=. -benchtime=5x ./internal/imageproc
-	IMAGEPROC_RSS_IMAGES=1000 go test -count=1 -v -run='^(TestRSSGrowth|TestLargeJPEGPeakMemory|TestBombsRefusedCheaply)$$' ./internal/imageproc
+	@command -v vipsthumbnail >/dev/null || apt-get install -y libvips-tools || sudo apt-get install -y libvips-tools
+	@if [ -d ../shared/anchors/sharp ] && [ ! -d "$(SHARP_DIR)/node_modules/sharp" ]; then \
+		mkdir -p "$(SHARP_DIR)" && cp ../shared/anchors/sharp/package.json ../shared/anchors/sharp/sharpcli.js "$(SHARP_DIR)/" && \
+		(cd "$(SHARP_DIR)" && npm install --no-audit --no-fund); fi
+	go run ./cmd/benchreport -out docs/benchmarks.md -sharp "$(SHARP_DIR)" -rss-images 1000
+
+# The long proofs of issue 8 (bounded forms run in make test): 1,000 uploads under Graph faults,
+# and a 10,000-object backfill through SQS and S3 Batch Operations against a tenant throttle.
+soak: setup
+	STRESS_FAULT_UPLOADS=1000 STRESS_TIMEOUT=60m go test -count=1 -v -timeout=70m -run='^TestFaults$$' ./internal/stress
+
+scale: setup
+	STRESS_SCALE_OBJECTS=10000 STRESS_TIMEOUT=150m go test -count=1 -v -timeout=160m -run='^TestScale$$' ./internal/stress

@@ -185,17 +185,25 @@ func TestContextCancelled(t *testing.T) {
 }
 
 // TestNoLibvipsLeak: every image libvips allocates for a photo is released when Normalise
-// returns, on success and on refusal.
+// returns, on success and on refusal. libvips' worker threads keep a few region buffers of their
+// own between calls, so the check is that repeating the work does not add to what is held: one
+// leaked output image would add at least 1 MB per call here.
 func TestNoLibvipsLeak(t *testing.T) {
 	inputs := [][]byte{
 		synthPNG(t, 900, 600, false), synthAlphaSquare(t, 300, 90), synthJPEG(t, 800, 800, true),
 		synthJPEG(t, 600, 600, false)[:3000], synthPNG(t, 20, 20, false),
 	}
-	before, _ := trackedMemory()
-	for _, src := range inputs {
-		Normalise(context.Background(), src, Options{MaxBytes: 20_000})
+	pass := func() {
+		for _, src := range inputs {
+			Normalise(context.Background(), src, Options{MaxBytes: 20_000})
+		}
 	}
-	if after, _ := trackedMemory(); after != before {
-		t.Errorf("libvips holds %d bytes more after Normalise returned", after-before)
+	pass()
+	before, _ := trackedMemory()
+	for range 5 {
+		pass()
+	}
+	if after, _ := trackedMemory(); after-before > 512<<10 {
+		t.Errorf("libvips holds %d bytes more after five more passes", after-before)
 	}
 }

@@ -235,13 +235,13 @@ func (r *report) normaliser(ctx context.Context, files []corpusFile, passes int,
 			sharpNote = "sharp: not installed in " + sharpDir
 		}
 	}
-	r.f("\n## Normaliser on the corpus\n\n%d corpus images that become photos (648×648, attention crop, Q85). Warm: median of %d passes in one process. Cold: one process per image, median of 3 (includes process start and libvips start-up). vipsthumbnail: `--size 648x648 --smartcrop attention --export-profile srgb`, `[Q=85,strip]`. %s.\n\n",
+	r.f("\n## Normaliser on the corpus\n\n%d corpus images that become photos (648×648, attention crop, Q85). Warm: median of %d passes in one process. Cold: one process per image, median of 3 (includes process start and libvips start-up). vipsthumbnail: `--size 648x648 --smartcrop attention --export-profile srgb`, `[Q=85,strip]`. %s. A dash: the tool could not read the file (sharp's prebuilt libvips has no HEVC decoder).\n\n",
 		len(files), passes, sharpNote)
 	r.f("| File | KB | ours warm ms | sharp warm ms | ours/sharp warm | ours cold ms | vipsthumbnail cold ms | ours/vipsthumbnail cold | sharp cold ms | ours/sharp cold |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	var tw, tsw, tc, ttc, tsc time.Duration
 	for _, f := range files {
 		n := f.name
-		r.f("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, len(f.src)>>10, ms(warm[n]), ms(sharpWarm[n]), ratio(warm[n], sharpWarm[n]),
+		r.f("| %s | %.1f | %s | %s | %s | %s | %s | %s | %s | %s |\n", n, float64(len(f.src))/1024, ms(warm[n]), ms(sharpWarm[n]), ratio(warm[n], sharpWarm[n]),
 			ms(ours[n]), ms(thumb[n]), ratio(ours[n], thumb[n]), ms(sharpCold[n]), ratio(ours[n], sharpCold[n]))
 		tw += warm[n]
 		tsw += sharpWarm[n]
@@ -303,7 +303,7 @@ func (r *report) rss(corpus string, n int) {
 		r.skip("Memory over many images", fmt.Errorf("child answer %q: %v", out, err))
 		return
 	}
-	r.f("\n## Memory over many images\n\nOne fresh process normalises the corpus round-robin: one warm-up pass, then %d images. RSS after the warm-up, at the end, the largest sampled after any image, and the process's peak (VmHWM).\n\n", m.Images)
+	r.f("\n## Memory over many images\n\nOne fresh process reads the corpus, normalises each image once (the warm-up, which also picks the images that become photos), then %d more round-robin. RSS after the warm-up and at the end (after a GC returns the Go heap), the largest RSS sampled every 10 images, and the process's peak (VmHWM, which includes the corpus held in memory and the 12 MP HEIC and AVIF, which cannot shrink while decoding).\n\n", m.Images)
 	r.f("| Images | RSS after warm-up MB | RSS at end MB | Growth MB | Max sampled RSS MB | Peak (VmHWM) MB |\n|---:|---:|---:|---:|---:|---:|\n| %d | %d | %d | %+d | %d | %d |\n",
 		m.Images, m.Start>>20, m.End>>20, (m.End-m.Start)>>20, m.Max>>20, m.Peak>>20)
 }

@@ -217,10 +217,17 @@ func checkPhoto(t *testing.T, c hostile.Case, path string) {
 	}
 }
 
-// TestHostileS3: every hostile file uploaded to the local stack's bucket ends tagged with its
-// outcome: rejected with the case's reason, or synced with the photo in Graph.
-func TestHostileS3(t *testing.T) {
+// TestHostileStack sends every hostile file through both paths of one local stack.
+func TestHostileStack(t *testing.T) {
 	h := startStack(t, devstack.Options{Concurrency: 2, BatchSize: 5})
+	t.Run("s3", func(t *testing.T) { hostileS3(t, h) })
+	t.Run("api", func(t *testing.T) { hostileAPI(t, h) })
+	h.checkNoLeaks(t)
+}
+
+// hostileS3: every hostile file uploaded to the local stack's bucket ends tagged with its
+// outcome: rejected with the case's reason, or synced.
+func hostileS3(t *testing.T, h *harness) {
 	cases, err := hostileCases()
 	if err != nil {
 		t.Fatal(err)
@@ -253,7 +260,6 @@ func TestHostileS3(t *testing.T) {
 		rows = append(rows, fmt.Sprintf("%-52s %-9s %s", f.Key, f.Status, f.Reason))
 	}
 	t.Logf("S3 path: %d objects in %v; synced %d, rejected %d\n%s", len(keys), time.Since(t0).Round(time.Millisecond), l.Synced, l.Rejected, strings.Join(rows, "\n"))
-	h.checkNoLeaks(t)
 }
 
 // apiStatus is the API's answer for a case (DESIGN §5): 415 for a format it does not take,
@@ -270,10 +276,9 @@ func apiStatus(c hostile.Case) int {
 	return http.StatusBadRequest
 }
 
-// TestHostileAPI: every hostile file PUT through the API's front door gets the status the API
-// maps its outcome to, and a photo lands for the good ones.
-func TestHostileAPI(t *testing.T) {
-	h := startStack(t, devstack.Options{})
+// hostileAPI: every hostile file PUT through the API's front door gets the status the API
+// maps its outcome to, and the photo's size for the good ones.
+func hostileAPI(t *testing.T, h *harness) {
 	cases, err := hostileCases()
 	if err != nil {
 		t.Fatal(err)
@@ -309,7 +314,6 @@ func TestHostileAPI(t *testing.T) {
 		rows = append(rows, fmt.Sprintf("%-44s %d %-22s %v", c.Name, resp.StatusCode, answer.Error.Code, time.Since(t0).Round(time.Millisecond)))
 	}
 	t.Logf("API path:\n%s", strings.Join(rows, "\n"))
-	h.checkNoLeaks(t)
 }
 
 func sortedKeys[V any](m map[string]V) []string {

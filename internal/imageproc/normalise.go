@@ -129,6 +129,9 @@ func (j *job) inspect() error {
 	if f == FormatUnknown {
 		return refuse(ReasonUnsupportedFormat, nil, "not a JPEG, PNG, WebP, GIF, TIFF, HEIC or AVIF file (%s)", describeBytes(j.src))
 	}
+	if f == FormatPNG {
+		j.src = dropPNGText(j.src)
+	}
 	img, err := load(f, j.src, 1, 1)
 	if err != nil {
 		return refuse(ReasonCorruptImage, err, "%s header unreadable", f)
@@ -137,11 +140,17 @@ func (j *job) inspect() error {
 	img.close()
 	j.source = Source{Format: f, Width: h.Width, Height: h.Height, Orientation: h.Orientation, Interlaced: h.Interlaced}
 
+	// Progressive JPEG, interlaced PNG, lossless WebP and WebP with alpha cannot stream: their
+	// decoders hold the whole image.
+	wholeDecode := h.Interlaced || (f == FormatWebP && webpNeedsFullDecode(j.src))
 	pixels := int64(h.Width) * int64(h.Height)
-	if limit := j.opts.pixelLimit(f, h.Interlaced); pixels > int64(limit) {
+	if limit := j.opts.pixelLimit(f, wholeDecode); pixels > int64(limit) {
 		kind := f.String()
-		if h.Interlaced {
+		switch {
+		case h.Interlaced:
 			kind = "interlaced " + kind
+		case wholeDecode:
+			kind = "lossless or alpha " + kind
 		}
 		return refuse(ReasonTooManyPixels, nil, "%dx%d %s is %.1f MP, over the %.1f MP limit", h.Width, h.Height, kind, float64(pixels)/1e6, float64(limit)/1e6)
 	}

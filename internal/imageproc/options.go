@@ -61,8 +61,9 @@ type Options struct {
 	Quality  int  // starting JPEG quality, 1..100
 	MaxBytes int  // byte budget of the JPEG; >= MinMaxBytes
 	// MaxPixels bounds width×height read from the header, for formats that can shrink while
-	// decoding (baseline JPEG, WebP). Others get half, progressive JPEG and interlaced PNG a
-	// quarter: they cannot stream, so they cost memory in proportion to their pixels.
+	// decoding (baseline JPEG, lossy WebP). Others get half; progressive JPEG, interlaced PNG,
+	// lossless WebP and WebP with alpha a quarter: their decoders hold the whole image, so they
+	// cost memory in proportion to their pixels.
 	MaxPixels int
 	// MinSide is the smallest width or height accepted. Graph refuses photos under 48 px
 	// (ValidationWidthTooSmall).
@@ -110,9 +111,9 @@ func (o Options) Validate() error {
 }
 
 // pixelLimit is the pixel budget for an image of format f as its header describes it.
-func (o Options) pixelLimit(f Format, interlaced bool) int {
+func (o Options) pixelLimit(f Format, wholeDecode bool) int {
 	switch {
-	case interlaced:
+	case wholeDecode:
 		return o.MaxPixels / 4
 	case f.shrinksOnLoad():
 		return o.MaxPixels

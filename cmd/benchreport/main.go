@@ -225,7 +225,9 @@ func (r *report) normaliser(ctx context.Context, files []corpusFile, passes int,
 	if sharpDir != "" {
 		if _, err := os.Stat(filepath.Join(sharpDir, "node_modules", "sharp")); err == nil {
 			script := filepath.Join(sharpDir, "sharpcli.js")
-			sharpCold = cold("node", func(f corpusFile) []string { return []string{script, "-op", "profile", f.path, filepath.Join(outDir, f.name+".sharp.jpg")} })
+			sharpCold = cold("node", func(f corpusFile) []string {
+				return []string{script, "-op", "profile", f.path, filepath.Join(outDir, f.name+".sharp.jpg")}
+			})
 			sharpWarm, err = sharpWarmRun(script, files, passes, tmp)
 			sharpNote = "sharp: `sharpcli.js -op profile` from ../shared/anchors (centre crop, Q85, flatten, sRGB)"
 			if err != nil {
@@ -309,7 +311,7 @@ func (r *report) rss(corpus string, n int) {
 }
 
 type rssFigures struct {
-	Images               int
+	Images                int
 	Start, End, Max, Peak int64
 }
 

@@ -131,6 +131,7 @@ func decompression() ([]Case, error) {
 		{Name: "decompress-png-7000x7000-zeros.png", Class: "decompression", What: fmt.Sprintf("49 MP RGB PNG of zeros, %d KB (147 MB decoded)", len(zeros)>>10), Data: zeros, Want: Photo(photoSide)},
 		{Name: "decompress-jpeg-progressive-4000x4000.jpg", Class: "decompression", What: fmt.Sprintf("16 MP progressive JPEG with detail, %d KB", len(prog)>>10), Data: prog, Want: Photo(photoSide)},
 		{Name: "decompress-webp-solid-9999x10000.webp", Class: "decompression", What: "lossless WebP of 99.99 MP, one colour, 40 bytes: lossless WebP decodes whole, so it gets a quarter of the 100 MP limit", Data: webpLossless(9999, 10000, color.NRGBA{30, 90, 200, 255}), Want: Rejected(TooManyPixels)},
+		{Name: "decompress-webp-solid-4999x5000.webp", Class: "decompression", What: "lossless WebP of 25 MP, one colour, 40 bytes: just under the lossless limit, decoded whole (100 MB of ARGB)", Data: webpLossless(4999, 5000, color.NRGBA{90, 30, 200, 255}), Want: Photo(photoSide)},
 		{Name: "decompress-png-ztxt-bomb.png", Class: "decompression", What: "64×64 PNG with four zTXt chunks inflating to 64 MiB each", Data: textBomb, Want: Photo(64)},
 		{Name: "decompress-png-one-byte-idats.png", Class: "decompression", What: fmt.Sprintf("600×600 PNG in %d one-byte IDAT chunks", len(idat)), Data: many.Bytes(), Want: Photo(600)},
 		{Name: "decompress-jpeg-metadata-3900k.jpg", Class: "decompression", What: "500×500 JPEG carrying 60 APPn segments of 64 KB", Data: jpegInsert(meta, segs...), Want: Photo(500)},

@@ -1,11 +1,28 @@
 #include "vips.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 // Block every loader, then allow back only the buffer loaders the sniffer lets through. This is
 // stronger than VIPS_BLOCK_UNTRUSTED (which leaves e.g. matrixload open) and works although bimg
 // runs vips_init in its package init, before any environment variable set from Go is seen.
 static void gp_drop_log(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer data) {
 	(void) domain; (void) level; (void) message; (void) data;
 }
+
+#ifdef __GLIBC__
+// glibc gives each thread that mallocs its own arena and rarely returns their free pages: with
+// libvips' worker threads RSS then climbs image after image. Two arenas keep it flat (what
+// imgproxy and sharp advise through MALLOC_ARENA_MAX) without relying on the environment a
+// process was started with. glibc fixes its arena limit the first time a second arena is made,
+// so this runs as a constructor, before the Go runtime or libvips start any thread; an explicit
+// MALLOC_ARENA_MAX still wins.
+__attribute__((constructor)) static void gp_limit_arenas(void) {
+	if (!getenv("MALLOC_ARENA_MAX"))
+		mallopt(M_ARENA_MAX, 2);
+}
+#endif
 
 void gp_configure(int concurrency) {
 	// libvips reports each failure twice: a warning on stderr and the error buffer. The error
@@ -270,4 +287,13 @@ int gp_synth_jpeg(int width, int height, int progressive, void **buf, size_t *le
 	r = vips_jpegsave_buffer(c, buf, len, "Q", 85, "interlace", progressive, NULL);
 	g_object_unref(c);
 	return r;
+}
+
+// Between images, hand the pages glibc keeps from the last decode back to the kernel: a
+// Lambda container lives for hours, and without this its RSS settles at the high-water mark of
+// the largest image it ever saw.
+void gp_release_memory(void) {
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }

@@ -193,9 +193,11 @@ func (v *vipsImage) jpeg(quality int) ([]byte, error) {
 	return C.GoBytes(buf, C.int(n)), nil
 }
 
-// threadDone releases libvips' per-thread state for the OS thread the work ran on.
+// threadDone releases libvips' per-thread state for the OS thread the work ran on, and the
+// memory the image used.
 func threadDone() {
 	C.vips_thread_shutdown()
+	C.gp_release_memory()
 }
 
 func referenceThumbnail(src []byte, size int, c Crop) (*vipsImage, error) {

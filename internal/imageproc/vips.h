@@ -27,6 +27,7 @@ typedef struct {
 } gp_header;
 
 void gp_configure(int concurrency);
+void gp_release_memory(void);
 const char *gp_error(void);
 int gp_load(int fmt, const void *buf, size_t len, int shrink, double scale, int header_only, VipsImage **out);
 void gp_header_of(VipsImage *in, gp_header *h);

@@ -143,22 +143,25 @@ int gp_resize_premultiplied(VipsImage *in, double hscale, double vscale, VipsIma
 	return r;
 }
 
+// White is the alpha channel's maximum: 255, or 65535 for 16-bit images; one value serves any
+// number of bands. The result keeps the input's depth.
 int gp_flatten_white(VipsImage *in, VipsImage **out) {
 	VipsArrayDouble *white;
 	VipsImage *t = NULL;
-	double bg[3] = {255.0, 255.0, 255.0};
+	VipsInterpretation interp = vips_image_get_interpretation(in);
+	double max = (interp == VIPS_INTERPRETATION_RGB16 || interp == VIPS_INTERPRETATION_GREY16) ? 65535.0 : 255.0;
 	int r;
 	if (!vips_image_hasalpha(in)) {
 		*out = in;
 		g_object_ref(in);
 		return 0;
 	}
-	white = vips_array_double_new(bg, 3);
-	r = vips_flatten(in, &t, "background", white, NULL);
+	white = vips_array_double_new(&max, 1);
+	r = vips_flatten(in, &t, "background", white, "max_alpha", max, NULL);
 	vips_area_unref(VIPS_AREA(white));
 	if (r)
 		return -1;
-	r = vips_cast_uchar(t, out, NULL);
+	r = vips_cast(t, out, vips_image_get_format(in), NULL);
 	g_object_unref(t);
 	return r;
 }

@@ -478,8 +478,10 @@ func (h *Handler) delete(x *exchange, t graph.Target) {
 		h.fail(x, failureOf(err))
 		return
 	}
-	x.status = http.StatusNoContent
-	x.w.WriteHeader(http.StatusNoContent)
+	// Graph answers a photo delete with 200 and no body (profilephoto-delete); so does this
+	// API, so a Graph client sees what it expects.
+	x.status = http.StatusOK
+	x.w.WriteHeader(http.StatusOK)
 }
 
 func graphAttrs(res graph.Result) []slog.Attr {

@@ -254,14 +254,9 @@ func moduleRoot(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
+	root, ok := tool.ModuleRoot(dir)
+	if !ok {
+		t.Fatal("go.mod not found above the working directory")
 	}
+	return root
 }

@@ -8,10 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/graphphoto/graphphoto/internal/tool"
 
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
@@ -173,16 +174,11 @@ func moduleRoot(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the working directory")
-		}
-		dir = parent
+	root, ok := tool.ModuleRoot(dir)
+	if !ok {
+		t.Fatal("go.mod not found above the working directory")
 	}
+	return root
 }
 
 // sourceJPEG is a small photo-like JPEG the normaliser accepts.

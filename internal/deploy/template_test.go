@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/graphphoto/graphphoto/internal/tool"
+
 	"github.com/awslabs/goformation/v7/intrinsics"
 )
 
@@ -488,16 +490,11 @@ func repoRoot(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
+	root, ok := tool.ModuleRoot(dir)
+	if !ok {
+		t.Fatal("go.mod not found above the working directory")
 	}
+	return root
 }
 
 // projectFiles are the files a project is read from, by name relative to the root.

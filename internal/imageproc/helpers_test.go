@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/graphphoto/graphphoto/internal/tool"
 )
 
 // corpusEntry is one row of the shared corpus's MANIFEST.tsv.
@@ -33,19 +35,13 @@ func corpusDir(t testing.TB) string {
 	if d := os.Getenv("PHOTO_CORPUS"); d != "" {
 		return d
 	}
-	dir, err := os.Getwd()
+	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's folder")
-		}
-		dir = parent
+	dir, ok := tool.ModuleRoot(wd)
+	if !ok {
+		t.Fatal("go.mod not found above the test's folder")
 	}
 	d := filepath.Join(dir, "..", "shared", "testdata", "images")
 	if _, err := os.Stat(filepath.Join(d, "MANIFEST.tsv")); err != nil {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/graphphoto/graphphoto/internal/tool"
+
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/graphphoto/graphphoto/internal/devstack"
@@ -50,17 +52,16 @@ func TestMaximumConcurrencyMatchesTemplate(t *testing.T) {
 }
 
 func repoRoot(t testing.TB) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's directory")
-		}
-		dir = parent
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
 	}
+	root, ok := tool.ModuleRoot(dir)
+	if !ok {
+		t.Fatal("go.mod not found above the working directory")
+	}
+	return root
 }
 
 // TestThrottle: the bucket admits Rate a second after its burst and says how long to wait.

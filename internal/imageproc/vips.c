@@ -292,10 +292,8 @@ int gp_synth_jpeg(int width, int height, int progressive, void **buf, size_t *le
 	return r;
 }
 
-// Between images, hand the pages glibc keeps from the last decode back to the kernel: a
-// Lambda container lives for hours, and without this its RSS settles at the high-water mark of
-// the largest image it ever saw.
-void gp_release_memory(void) {
+// Test support: see trimMalloc.
+void gp_trim_malloc(void) {
 #ifdef __GLIBC__
 	malloc_trim(0);
 #endif

@@ -27,7 +27,6 @@ typedef struct {
 } gp_header;
 
 void gp_configure(int concurrency);
-void gp_release_memory(void);
 const char *gp_error(void);
 int gp_load(int fmt, const void *buf, size_t len, int shrink, double scale, int header_only, VipsImage **out);
 void gp_header_of(VipsImage *in, gp_header *h);
@@ -44,4 +43,5 @@ int gp_thumbnail_reference(const void *buf, size_t len, int size, int crop, Vips
 int gp_decode_reference(const void *buf, size_t len, const char *profile, int embedded, VipsImage **out);
 int gp_decode_raw(const void *buf, size_t len, VipsImage **out);
 int gp_band_means(const void *buf, size_t len, const char *profile, int transform, double *means, int n);
+void gp_trim_malloc(void);
 int gp_synth_jpeg(int width, int height, int progressive, void **buf, size_t *len);

@@ -248,15 +248,4 @@ func logged(inv rietest.Result, apiRequestID string) bool {
 	return false
 }
 
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, ok := tool.ModuleRoot(dir)
-	if !ok {
-		t.Fatal("go.mod not found above the working directory")
-	}
-	return root
-}
+func moduleRoot(t *testing.T) string { return tool.MustModuleRoot(t) }

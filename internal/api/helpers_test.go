@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -168,18 +167,7 @@ func aliceClaims() Claims {
 }
 
 // moduleRoot walks up from the working directory to go.mod.
-func moduleRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, ok := tool.ModuleRoot(dir)
-	if !ok {
-		t.Fatal("go.mod not found above the working directory")
-	}
-	return root
-}
+func moduleRoot(t testing.TB) string { return tool.MustModuleRoot(t) }
 
 // sourceJPEG is a small photo-like JPEG the normaliser accepts.
 func sourceJPEG(w, h int) []byte { return graphtest.JPEG(w, h) }

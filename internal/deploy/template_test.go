@@ -484,18 +484,7 @@ type project struct {
 }
 
 // repoRoot walks up from the test's directory to go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, ok := tool.ModuleRoot(dir)
-	if !ok {
-		t.Fatal("go.mod not found above the working directory")
-	}
-	return root
-}
+func repoRoot(t testing.TB) string { return tool.MustModuleRoot(t) }
 
 // projectFiles are the files a project is read from, by name relative to the root.
 var projectFiles = []string{"template.yaml", "Dockerfile", "go.mod", "events/env.json"}

@@ -51,18 +51,7 @@ func TestMaximumConcurrencyMatchesTemplate(t *testing.T) {
 	}
 }
 
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, ok := tool.ModuleRoot(dir)
-	if !ok {
-		t.Fatal("go.mod not found above the working directory")
-	}
-	return root
-}
+func repoRoot(t testing.TB) string { return tool.MustModuleRoot(t) }
 
 // TestThrottle: the bucket admits Rate a second after its burst and says how long to wait.
 func TestThrottle(t *testing.T) {

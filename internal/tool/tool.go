@@ -49,3 +49,25 @@ func Executable(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
+
+// Fataler is the part of testing.TB that MustModuleRoot uses (this package does not import
+// testing, since the local stack links it).
+type Fataler interface {
+	Helper()
+	Fatal(args ...any)
+}
+
+// MustModuleRoot is the module root above the working directory, for tests: it fails t when
+// there is none.
+func MustModuleRoot(t Fataler) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, ok := ModuleRoot(dir)
+	if !ok {
+		t.Fatal("go.mod not found above the working directory")
+	}
+	return root
+}

@@ -57,3 +57,24 @@ func TestVipsHome(t *testing.T) {
 		}
 	}
 }
+
+type fakeT struct{ failed bool }
+
+func (f *fakeT) Helper()      {}
+func (f *fakeT) Fatal(...any) { f.failed = true }
+
+func TestMustModuleRoot(t *testing.T) {
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "go.mod"), []byte("module x\n"), 0o644)
+	os.MkdirAll(filepath.Join(root, "sub"), 0o755)
+	t.Chdir(filepath.Join(root, "sub"))
+	if got := MustModuleRoot(t); got != root {
+		t.Errorf("MustModuleRoot = %q", got)
+	}
+	t.Chdir(t.TempDir())
+	f := &fakeT{}
+	MustModuleRoot(f)
+	if !f.failed {
+		t.Error("no go.mod above: want a failure")
+	}
+}

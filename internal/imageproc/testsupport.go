@@ -1,3 +1,8 @@
+// This file holds what only the package's tests call: independent renderings for the colour
+// tests, libvips' own thumbnail as the benchmarks' reference row, synthetic large JPEGs and
+// memory probes. It is not a _test.go file because Go does not allow cgo in test files; nothing
+// outside the tests calls it.
+
 package imageproc
 
 /*

@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"math"
+
+	"github.com/graphphoto/graphphoto/internal/hostile"
 )
 
 // Sample is an image the demo uploads, with what should become of it.
@@ -40,7 +41,7 @@ func Samples() ([]Sample, error) {
 		{"portrait-exif6.jpg", portrait, "synced", "1200x1600 portrait stored sideways, EXIF orientation 6"},
 		{"logo-alpha.png", logo, "synced", "800x800 PNG, transparent background"},
 		{"print-cmyk.jpg", cmyk, "synced", "500x400 CMYK JPEG"},
-		{"huge-900mp.png", pixelBombPNG(30000, 30000), "rejected: too_many_pixels", "PNG declaring 30000x30000"},
+		{"huge-900mp.png", hostile.PNGHeaderOnly(30000, 30000, 0), "rejected: too_many_pixels", "PNG declaring 30000x30000"},
 		{"resume.pdf", []byte("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"), "rejected: unsupported_format", "a PDF"},
 	}, nil
 }
@@ -143,29 +144,4 @@ func alphaLogo() ([]byte, error) {
 		return nil, fmt.Errorf("sample logo: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// pixelBombPNG is a valid PNG signature and IHDR declaring w×h RGB, then a tiny IDAT: a decoder
-// that trusts the header would try to allocate w×h×3 bytes.
-func pixelBombPNG(w, h uint32) []byte {
-	var b bytes.Buffer
-	b.WriteString("\x89PNG\r\n\x1a\n")
-	ihdr := make([]byte, 13)
-	binary.BigEndian.PutUint32(ihdr[0:], w)
-	binary.BigEndian.PutUint32(ihdr[4:], h)
-	ihdr[8], ihdr[9] = 8, 2 // 8-bit RGB
-	writeChunk(&b, "IHDR", ihdr)
-	writeChunk(&b, "IDAT", []byte{0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01})
-	writeChunk(&b, "IEND", nil)
-	return b.Bytes()
-}
-
-func writeChunk(b *bytes.Buffer, kind string, data []byte) {
-	binary.Write(b, binary.BigEndian, uint32(len(data)))
-	crc := crc32.NewIEEE()
-	crc.Write([]byte(kind))
-	crc.Write(data)
-	b.WriteString(kind)
-	b.Write(data)
-	binary.Write(b, binary.BigEndian, crc.Sum32())
 }

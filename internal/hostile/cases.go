@@ -43,8 +43,8 @@ func bombs() ([]Case, error) {
 		return nil, err
 	}
 	return []Case{
-		{Name: "bomb-png-65536x65536.png", Class: "bomb", What: "PNG IHDR declaring 65536×65536 RGB (12.9 GB decoded), 57 bytes", Data: pngHeaderOnly(65536, 65536, 0), Want: Rejected(TooManyPixels)},
-		{Name: "bomb-png-interlaced-8000x8000.png", Class: "bomb", What: "Adam7-interlaced PNG declaring 64 MP (cannot stream: the interlaced limit is a quarter)", Data: pngHeaderOnly(8000, 8000, 1), Want: Rejected(TooManyPixels)},
+		{Name: "bomb-png-65536x65536.png", Class: "bomb", What: "PNG IHDR declaring 65536×65536 RGB (12.9 GB decoded), 57 bytes", Data: PNGHeaderOnly(65536, 65536, 0), Want: Rejected(TooManyPixels)},
+		{Name: "bomb-png-interlaced-8000x8000.png", Class: "bomb", What: "Adam7-interlaced PNG declaring 64 MP (cannot stream: the interlaced limit is a quarter)", Data: PNGHeaderOnly(8000, 8000, 1), Want: Rejected(TooManyPixels)},
 		{Name: "bomb-jpeg-20000x14000.jpg", Class: "bomb", What: "baseline JPEG whose SOF0 declares 20000×14000 (280 MP)", Data: jpegBomb, Want: Rejected(TooManyPixels)},
 		{Name: "bomb-jpeg-progressive-20000x14000.jpg", Class: "bomb", What: "progressive JPEG whose SOF2 declares 20000×14000", Data: progBomb, Want: Rejected(TooManyPixels)},
 		// libnsgif sizes an image by its frames when the screen is implausibly larger, so the
@@ -89,7 +89,7 @@ func decompression() ([]Case, error) {
 		}
 	}, func(b *bytes.Buffer) {
 		for range 4 {
-			pngChunk(b, "zTXt", ztxt)
+			PNGChunk(b, "zTXt", ztxt)
 		}
 	})
 	if err != nil {
@@ -112,11 +112,11 @@ func decompression() ([]Case, error) {
 			idat = append(idat, c[1]...)
 		}
 	}
-	pngChunk(&many, "IHDR", fineChunks[0][1])
+	PNGChunk(&many, "IHDR", fineChunks[0][1])
 	for _, b := range idat {
-		pngChunk(&many, "IDAT", []byte{b})
+		PNGChunk(&many, "IDAT", []byte{b})
 	}
-	pngChunk(&many, "IEND", nil)
+	PNGChunk(&many, "IEND", nil)
 	// A JPEG with 60 APP segments of 64 KB (EXIF-, XMP- and ICC-like): 3.9 MB of metadata to strip.
 	meta, err := encodeJPEG(portrait(500, 500), 85)
 	if err != nil {
@@ -189,11 +189,11 @@ func corruptHeaders() ([]Case, error) {
 	badCRC[29] ^= 0xFF // last byte of IHDR's CRC
 	var zeroWidth, badDepth bytes.Buffer
 	zeroWidth.WriteString(pngSignature)
-	pngChunk(&zeroWidth, "IHDR", ihdr(0, 100, 8, 2, 0))
-	pngChunk(&zeroWidth, "IEND", nil)
+	PNGChunk(&zeroWidth, "IHDR", ihdr(0, 100, 8, 2, 0))
+	PNGChunk(&zeroWidth, "IEND", nil)
 	badDepth.WriteString(pngSignature)
-	pngChunk(&badDepth, "IHDR", ihdr(100, 100, 7, 2, 0))
-	pngChunk(&badDepth, "IEND", nil)
+	PNGChunk(&badDepth, "IHDR", ihdr(100, 100, 7, 2, 0))
+	PNGChunk(&badDepth, "IEND", nil)
 
 	j, err := encodeJPEG(portrait(100, 100), 80)
 	if err != nil {
@@ -302,9 +302,9 @@ func polyglots() ([]Case, error) {
 	ph.WriteString(pngSignature)
 	script := []byte("<html><script>alert(document.cookie)</script><!--")
 	for i, c := range chunks {
-		pngChunk(&ph, string(c[0]), c[1])
+		PNGChunk(&ph, string(c[0]), c[1])
 		if i == 0 {
-			pngChunk(&ph, "tEXt", append([]byte("Comment\x00"), script...))
+			PNGChunk(&ph, "tEXt", append([]byte("Comment\x00"), script...))
 		}
 	}
 	ph.WriteString("--><body onload=alert(1)></html>")

@@ -17,7 +17,8 @@ import (
 
 const pngSignature = "\x89PNG\r\n\x1a\n"
 
-func pngChunk(b *bytes.Buffer, kind string, data []byte) {
+// PNGChunk appends one PNG chunk (length, type, data, CRC) to b.
+func PNGChunk(b *bytes.Buffer, kind string, data []byte) {
 	binary.Write(b, binary.BigEndian, uint32(len(data)))
 	crc := crc32.NewIEEE()
 	crc.Write([]byte(kind))
@@ -37,12 +38,14 @@ func ihdr(w, h uint32, depth, colourType, interlace byte) []byte {
 
 // pngHeaderOnly is a PNG whose IHDR declares w×h and whose one IDAT holds a single empty zlib
 // stream: a decoder that trusts the header allocates for w×h before it finds out.
-func pngHeaderOnly(w, h uint32, interlace byte) []byte {
+// PNGHeaderOnly is a valid PNG signature and IHDR declaring w×h 8-bit RGB, then a tiny IDAT: a
+// decoder that trusts the header would allocate w×h×3 bytes.
+func PNGHeaderOnly(w, h uint32, interlace byte) []byte {
 	var b bytes.Buffer
 	b.WriteString(pngSignature)
-	pngChunk(&b, "IHDR", ihdr(w, h, 8, 2, interlace))
-	pngChunk(&b, "IDAT", []byte{0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01})
-	pngChunk(&b, "IEND", nil)
+	PNGChunk(&b, "IHDR", ihdr(w, h, 8, 2, interlace))
+	PNGChunk(&b, "IDAT", []byte{0x78, 0x9c, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01})
+	PNGChunk(&b, "IEND", nil)
 	return b.Bytes()
 }
 
@@ -67,17 +70,17 @@ func pngStream(w, h int, row func(y int, buf []byte), extra func(b *bytes.Buffer
 	}
 	var b bytes.Buffer
 	b.WriteString(pngSignature)
-	pngChunk(&b, "IHDR", ihdr(uint32(w), uint32(h), 8, 2, 0))
+	PNGChunk(&b, "IHDR", ihdr(uint32(w), uint32(h), 8, 2, 0))
 	if extra != nil {
 		extra(&b)
 	}
 	data := idat.Bytes()
 	for len(data) > 0 {
 		n := min(len(data), 1<<20)
-		pngChunk(&b, "IDAT", data[:n])
+		PNGChunk(&b, "IDAT", data[:n])
 		data = data[n:]
 	}
-	pngChunk(&b, "IEND", nil)
+	PNGChunk(&b, "IEND", nil)
 	return b.Bytes(), nil
 }
 

@@ -6,20 +6,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"hash/crc32"
 	"image/png"
 	"testing"
-)
 
-func pngChunk(b *bytes.Buffer, kind string, data []byte) {
-	binary.Write(b, binary.BigEndian, uint32(len(data)))
-	crc := crc32.NewIEEE()
-	crc.Write([]byte(kind))
-	crc.Write(data)
-	b.WriteString(kind)
-	b.Write(data)
-	binary.Write(b, binary.BigEndian, crc.Sum32())
-}
+	"github.com/graphphoto/graphphoto/internal/hostile"
+)
 
 // withChunks inserts chunks after a PNG's IHDR.
 func withChunks(t *testing.T, src []byte, chunks map[string][]byte, order ...string) []byte {
@@ -28,7 +19,7 @@ func withChunks(t *testing.T, src []byte, chunks map[string][]byte, order ...str
 	var b bytes.Buffer
 	b.Write(src[:ihdrEnd])
 	for _, k := range order {
-		pngChunk(&b, k[:4], chunks[k])
+		hostile.PNGChunk(&b, k[:4], chunks[k])
 	}
 	b.Write(src[ihdrEnd:])
 	return b.Bytes()

@@ -79,4 +79,4 @@ soak: setup
 	STRESS_FAULT_UPLOADS=1000 STRESS_TIMEOUT=60m go test -count=1 -v -timeout=70m -run='^TestFaults$$' ./internal/stress
 
 scale: setup
-	STRESS_SCALE_OBJECTS=10000 STRESS_TIMEOUT=150m go test -count=1 -v -timeout=160m -run='^TestScale$$' ./internal/stress
+	STRESS_SCALE_OBJECTS=10000 STRESS_RATE_GOAL=0.9 STRESS_TIMEOUT=150m go test -count=1 -v -timeout=160m -run='^TestScale$$' ./internal/stress

@@ -67,6 +67,20 @@ func newLogger(w io.Writer) *slog.Logger {
 }
 
 // envInt reads a positive integer from the environment, else def.
+// envFloat reads a fraction such as STRESS_RATE_GOAL=0.9; unset is 0, a bad value fails the test.
+func envFloat(t *testing.T, name string) float64 {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return 0
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 {
+		t.Fatalf("%s=%q: want a fraction in [0,1]", name, v)
+	}
+	return f
+}
+
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v

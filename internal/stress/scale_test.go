@@ -90,7 +90,8 @@ func TestThrottle(t *testing.T) {
 // and Retry-After, and takes the reference time to store a photo. The concurrency is not
 // chosen by hand: one instance's time per photo is measured first and MaximumConcurrency turns
 // it and the rate into the number of instances, the arithmetic the template's default comes
-// from. Both paths must sustain ≥ 90 % of the rate and lose nothing. STRESS_SCALE_OBJECTS
+// from. Both paths must lose nothing; make scale also checks that each sustains the share of the
+// rate in STRESS_RATE_GOAL. STRESS_SCALE_OBJECTS
 // (make scale: 10000), STRESS_SCALE_RATE (writes/s) and STRESS_GRAPH_LATENCY_MS set the run.
 func TestScale(t *testing.T) {
 	n := envInt("STRESS_SCALE_OBJECTS", 120)
@@ -187,10 +188,16 @@ func TestScale(t *testing.T) {
 		n, sqsWall.Round(time.Millisecond), c, sqsRate, rate, 100*sqsRate/rate, sqsThrottled)
 	t.Logf("Batch Operations: %d tasks in %v, %d workers, %d retried: %.2f writes/s against %.0f/s (%.0f %%), %d throttled",
 		n, batchWall.Round(time.Millisecond), c, results.retries, batchRate, rate, 100*batchRate/rate, batchThrottled)
-	for name, r := range map[string]float64{"SQS path": sqsRate, "Batch Operations": batchRate} {
-		if r < 0.9*rate {
-			t.Errorf("%s: %.2f writes/s, under 90 %% of the tenant rate %.0f/s", name, r, rate)
+	// The throughput goal is a property of the machine as much as of the code, so it is checked
+	// only where it is asked for (make scale sets STRESS_RATE_GOAL); make test reports it.
+	if goal := envFloat(t, "STRESS_RATE_GOAL"); goal > 0 {
+		for name, r := range map[string]float64{"SQS path": sqsRate, "Batch Operations": batchRate} {
+			if r < goal*rate {
+				t.Errorf("%s: %.2f writes/s, under %.0f %% of the tenant rate %.0f/s", name, r, 100*goal, rate)
+			}
 		}
+	} else {
+		t.Logf("throughput reported, not checked (STRESS_RATE_GOAL unset; make scale checks 0.9 of the rate)")
 	}
 	h.checkNoLeaks(t)
 }

@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/bin:$(PATH)
 # glibc keeps one malloc arena per thread; libvips' worker threads then hold on to freed pages.
-# Two arenas keep RSS flat across many images (measured in ../shared/anchors/RESULTS.md).
+# Two arenas keep RSS flat across many images (make bench's "Memory over many images").
 export MALLOC_ARENA_MAX ?= 2
 FUZZTIME ?= 6s
 # The shared corpus sits beside the repository here and in CI; when it does, tests that read it
@@ -26,7 +26,7 @@ FUZZ_TARGETS := \
 	FuzzServeHTTP:./internal/secrets/secretstest
 SAMPLES ?= $(wildcard ../shared/testdata/images/jpeg_camera_3mp_canon_exif6.jpg ../shared/testdata/images/heic_iphone13_12mp.heic ../shared/testdata/images/png_rgba_bird.png ../shared/testdata/images/jpeg_cmyk_swop_icc.jpg ../shared/testdata/images/bomb_png_4gpx.png)
 
-.PHONY: setup build run demo normalise test fuzz bench vet soak scale
+.PHONY: setup build run demo normalise test fuzz bench vet lint soak scale
 
 setup:
 	@bash scripts/setup.sh
@@ -55,6 +55,15 @@ test: setup
 	go test -count=1 ./...
 	$(MAKE) --no-print-directory fuzz
 
+# The template through AWS's CloudFormation linter (cfn-lint applies the SAM transform with AWS's
+# own translator and checks the result against the resource specification: property names,
+# types, enum values), and gofmt. cfn-lint is a Python tool that none of the package registries
+# this project installs from serves, so it is not part of make test; make lint fails without it.
+lint:
+	@command -v cfn-lint >/dev/null || { echo "make lint needs cfn-lint (pip install cfn-lint); it is not installed" >&2; exit 1; }
+	cfn-lint template.yaml
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1; fi
+
 fuzz: setup
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} ($(FUZZTIME))"; \
@@ -63,17 +72,19 @@ fuzz: setup
 
 # The benchmark report: normaliser per corpus file (warm and one process per image) beside
 # vipsthumbnail and sharp in the same run, INIT under the RIE, per-object overhead on the local
-# stack, RSS over 1,000 images; written to docs/benchmarks.md. sharp is installed with npm into
-# a copy of ../shared/anchors/sharp outside the repository.
+# stack, RSS over 1,000 images; written to docs/benchmarks.md. The sharp reference is the
+# project's own (bench/sharp), installed with npm into a cache outside the work tree; npm runs
+# again only when bench/sharp/package.json changes.
 SHARP_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/graphphoto/sharp
 bench: setup
 	@command -v vipsthumbnail >/dev/null || apt-get install -y libvips-tools || sudo apt-get install -y libvips-tools
-	@if [ -d ../shared/anchors/sharp ] && [ ! -d "$(SHARP_DIR)/node_modules/sharp" ]; then \
-		mkdir -p "$(SHARP_DIR)" && cp ../shared/anchors/sharp/package.json ../shared/anchors/sharp/sharpcli.js "$(SHARP_DIR)/" && \
-		(cd "$(SHARP_DIR)" && npm install --no-audit --no-fund); fi
+	@mkdir -p "$(SHARP_DIR)" && cp bench/sharp/reference.js "$(SHARP_DIR)/"
+	@if ! cmp -s bench/sharp/package.json "$(SHARP_DIR)/package.json" || [ ! -d "$(SHARP_DIR)/node_modules/sharp" ]; then \
+		cp bench/sharp/package.json "$(SHARP_DIR)/" && \
+		(cd "$(SHARP_DIR)" && npm install --no-audit --no-fund --no-package-lock); fi
 	go run ./cmd/benchreport -out docs/benchmarks.md -sharp "$(SHARP_DIR)" -rss-images 1000
 
-# The long proofs of issue 8 (bounded forms run in make test): 1,000 uploads under Graph faults,
+# The long proofs (bounded forms run in make test): 1,000 uploads under Graph faults,
 # and a 10,000-object backfill through SQS and S3 Batch Operations against a tenant throttle.
 soak: setup
 	STRESS_FAULT_UPLOADS=1000 STRESS_TIMEOUT=60m go test -count=1 -v -timeout=70m -run='^TestFaults$$' ./internal/stress

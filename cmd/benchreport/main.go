@@ -40,7 +40,7 @@ import (
 func main() {
 	out := flag.String("out", "docs/benchmarks.md", "report to write")
 	corpus := flag.String("corpus", "../shared/testdata/images", "corpus folder with MANIFEST.tsv")
-	sharpDir := flag.String("sharp", "", "folder with sharpcli.js and node_modules (sharp skipped when empty)")
+	sharpDir := flag.String("sharp", "", "folder with reference.js and node_modules/sharp, as make bench installs it (sharp skipped when empty)")
 	passes := flag.Int("passes", 5, "warm passes over the corpus")
 	rssImages := flag.Int("rss-images", 1000, "images normalised for the RSS growth figure")
 	stackObjects := flag.Int("stack-objects", 20, "objects sent through the local stack for the overhead figure")
@@ -182,7 +182,7 @@ func (r *report) normaliser(ctx context.Context, files []corpusFile, passes int,
 		r.skip("Normaliser on the corpus", fmt.Errorf("build graphphoto: %v %s", err, out))
 		return
 	}
-	// The anchors' "profile" operation crops the centre, so ours is compared doing the same;
+	// The sharp reference crops the centre, so ours is compared doing the same;
 	// the product's default, the attention crop, is timed beside it.
 	warm, warmAttention := map[string]time.Duration{}, map[string]time.Duration{}
 	for _, f := range files {
@@ -228,12 +228,12 @@ func (r *report) normaliser(ctx context.Context, files []corpusFile, passes int,
 	sharpNote := "sharp: not measured (no -sharp folder with node_modules)"
 	if sharpDir != "" {
 		if _, err := os.Stat(filepath.Join(sharpDir, "node_modules", "sharp")); err == nil {
-			script := filepath.Join(sharpDir, "sharpcli.js")
+			script := filepath.Join(sharpDir, "reference.js")
 			sharpCold = cold("node", func(f corpusFile) []string {
-				return []string{script, "-op", "profile", f.path, filepath.Join(outDir, f.name+".sharp.jpg")}
+				return []string{script, "cold", f.path, filepath.Join(outDir, f.name+".sharp.jpg")}
 			})
 			sharpWarm, err = sharpWarmRun(script, files, passes, tmp)
-			sharpNote = "sharp: `sharpcli.js -op profile` from ../shared/anchors (centre crop, Q85, flatten, sRGB)"
+			sharpNote = "sharp: `bench/sharp/reference.js` (cover 648×648, centre crop, Lanczos3, auto-orient, flatten on white, sRGB, Q85)"
 			if err != nil {
 				sharpNote = "sharp warm run failed: " + err.Error()
 			}
@@ -241,7 +241,7 @@ func (r *report) normaliser(ctx context.Context, files []corpusFile, passes int,
 			sharpNote = "sharp: not installed in " + sharpDir
 		}
 	}
-	r.f("\n## Normaliser on the corpus\n\n%d corpus images that become photos (648×648, centre crop as the anchors' `profile` operation, Q85; the product's default attention crop in its own column). Warm: median of %d passes in one process, ours interleaved per file. Cold: one process per image, median of 3 (includes process start and libvips start-up). vipsthumbnail: `--size 648x648 --smartcrop centre --export-profile srgb`, `[Q=85,strip]`. %s. A dash: the tool could not read the file (sharp's prebuilt libvips has no HEVC decoder). Totals and their ratios count only the files both tools of the ratio read.\n\n",
+	r.f("\n## Normaliser on the corpus\n\n%d corpus images that become photos (648×648, centre crop, Q85, the operation of the sharp reference; the product's default attention crop in its own column). Warm: median of %d passes in one process, ours interleaved per file. Cold: one process per image, median of 3 (includes process start and libvips start-up). vipsthumbnail: `--size 648x648 --smartcrop centre --export-profile srgb`, `[Q=85,strip]`. %s. A dash: the tool could not read the file (sharp's prebuilt libvips has no HEVC decoder). Totals and their ratios count only the files both tools of the ratio read.\n\n",
 		len(files), passes, sharpNote)
 	r.f("| File | KB | ours warm ms | ours warm, attention ms | sharp warm ms | ours/sharp warm | ours cold ms | vipsthumbnail cold ms | ours/vipsthumbnail cold | sharp cold ms | ours/sharp cold |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	// pair sums a and b over the files where both were measured.
@@ -277,7 +277,7 @@ func sharpWarmRun(script string, files []corpusFile, passes int, tmp string) (ma
 	}
 	os.WriteFile(list, []byte(strings.Join(paths, "\n")), 0o644)
 	js := filepath.Join(tmp, "sharp.json")
-	if out, err := exec.Command("node", script, "-op", "profile", "-warm", fmt.Sprint(passes), "-list", list, "-json", js).CombinedOutput(); err != nil {
+	if out, err := exec.Command("node", script, "warm", fmt.Sprint(passes), list, js).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("%v: %s", err, out)
 	}
 	b, err := os.ReadFile(js)

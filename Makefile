@@ -3,7 +3,8 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/bin:$(PATH)
 # glibc keeps one malloc arena per thread; libvips' worker threads then hold on to freed pages.
-# Two arenas keep RSS flat across many images (measured in ../shared/anchors/RESULTS.md).
+# Two arenas keep RSS flat across many images (docs/architecture.md §3; the figure is in the
+# README).
 export MALLOC_ARENA_MAX ?= 2
 FUZZTIME ?= 6s
 # The shared corpus sits beside the repository here and in CI; when it does, tests that read it
@@ -73,7 +74,7 @@ bench: setup
 		(cd "$(SHARP_DIR)" && npm install --no-audit --no-fund); fi
 	go run ./cmd/benchreport -out docs/benchmarks.md -sharp "$(SHARP_DIR)" -rss-images 1000
 
-# The long proofs of issue 8 (bounded forms run in make test): 1,000 uploads under Graph faults,
+# The long proofs under stress (bounded forms run in make test): 1,000 uploads under Graph faults,
 # and a 10,000-object backfill through SQS and S3 Batch Operations against a tenant throttle.
 soak: setup
 	STRESS_FAULT_UPLOADS=1000 STRESS_TIMEOUT=60m go test -count=1 -v -timeout=70m -run='^TestFaults$$' ./internal/stress

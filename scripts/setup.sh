@@ -28,7 +28,8 @@ pkg-config --exists vips || { echo "setup: libvips is still missing after apt" >
 
 # Go tools, pinned, into ./bin. Each line: binary name, module@version. bin/.versions records what
 # each binary was built from, so bumping a pin here reinstalls it and an unchanged pin is skipped.
-#   versitygw: the real S3 server the tests and the local stack run (posix backend, DESIGN §8).
+#   versitygw: the real S3 server the tests and the local stack run (posix backend,
+#     docs/architecture.md §8).
 #   aws-lambda-rie: the Lambda Runtime Interface Emulator. Its repository tags releases as vX.Y,
 #     which the module proxy cannot serve, so the pin is the proxy's pseudo-version of its main branch.
 mkdir -p "$root/bin"

@@ -47,8 +47,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-// photoFlags registers the normaliser's options on fs, with the defaults of DESIGN §7; call the
-// returned function after fs.Parse.
+// photoFlags registers the normaliser's options on fs, with the defaults of
+// docs/architecture.md §7; call the returned function after fs.Parse.
 func photoFlags(fs *flag.FlagSet) func() (imageproc.Options, error) {
 	size := fs.Int("size", imageproc.DefaultSize, "square side in pixels (longest side with --crop none); never upscaled")
 	crop := fs.String("crop", "attention", "attention, centre or none (fit inside)")

@@ -1,10 +1,11 @@
-// Command api is the HTTPS path's Lambda function (DESIGN §5): API Gateway HTTP API (payload 2.0,
-// JWT authoriser) in front of Graph's photo routes. It only wires the parts together; the
-// routes, authorisation and the event adapter are in internal/api, the work in internal/photo.
+// Command api is the HTTPS path's Lambda function (docs/architecture.md §5): API Gateway HTTP API
+// (payload 2.0, JWT authoriser) in front of Graph's photo routes. It only wires the parts
+// together; the routes, authorisation and the event adapter are in internal/api, the work in
+// internal/photo.
 //
-// Configuration is the environment of DESIGN §7 (internal/config), checked before the runtime
-// starts: a bad value stops the function with one line naming it. GRAPH_SECRET_ID is required;
-// UPLOAD_BUCKET turns POST /v1.0/uploads on. AWS clients follow the SDK's usual variables
+// Configuration is the environment of docs/architecture.md §7 (internal/config), checked before the
+// runtime starts: a bad value stops the function with one line naming it. GRAPH_SECRET_ID is
+// required; UPLOAD_BUCKET turns POST /v1.0/uploads on. AWS clients follow the SDK's usual variables
 // (AWS_REGION, credentials, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_SECRETS_MANAGER);
 // S3_FORCE_PATH_STYLE=true suits an S3-compatible server.
 package main

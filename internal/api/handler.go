@@ -1,5 +1,5 @@
-// Package api is the HTTPS entry point of DESIGN §5: Microsoft Graph's photo routes for a
-// signed-in caller, served by a net/http handler (so it runs under httptest and as a local
+// Package api is the HTTPS entry point of docs/architecture.md §5: Microsoft Graph's photo routes
+// for a signed-in caller, served by a net/http handler (so it runs under httptest and as a local
 // server) and adapted to API Gateway HTTP API payload 2.0 by NewLambda.
 //
 // Routes (the same with or without the /v1.0 prefix, as Graph's paths are written):

@@ -1,6 +1,6 @@
-// Package config reads the functions' configuration from the environment (DESIGN §7). Every
-// value is checked at start, so a bad deployment fails once with one clear line instead of on
-// every event.
+// Package config reads the functions' configuration from the environment (docs/architecture.md §7).
+// Every value is checked at start, so a bad deployment fails once with one clear line instead of
+// on every event.
 package config
 
 import (

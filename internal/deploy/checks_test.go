@@ -907,7 +907,7 @@ func checkFunctionGrants(p *project) []error {
 // ---- S3 → SQS → onupload -----------------------------------------------------------------
 
 // The arithmetic behind MaximumConcurrency and ApiThrottleRate (README "Deploy"; Graph's limits
-// from shared/reference/graph-photo-api.md §3.2).
+// from docs/graph-photo-api.md#write-quotas).
 const (
 	graphWritesPerWindow = 3000 // strictest documented write quota that may apply: per app and tenant…
 	graphWindowSeconds   = 150  // …per 2 min 30 s

@@ -1,8 +1,8 @@
-// Package devstack runs the whole system on one machine with no AWS account (issue 7): the
-// real S3 server (versitygw) whose notifications reach the onupload function the way S3 → SQS →
-// Lambda would, the real function binaries under the AWS Lambda Runtime Interface Emulator, an
-// HTTP API front door for the API function, and the project's emulators of Microsoft Graph and
-// Secrets Manager. Everything listens on loopback.
+// Package devstack runs the whole system on one machine with no AWS account
+// (docs/architecture.md §8): the real S3 server (versitygw) whose notifications reach the onupload
+// function the way S3 → SQS → Lambda would, the real function binaries under the AWS Lambda Runtime
+// Interface Emulator, an HTTP API front door for the API function, and the project's emulators of
+// Microsoft Graph and Secrets Manager. Everything listens on loopback.
 package devstack
 
 import (

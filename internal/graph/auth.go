@@ -26,9 +26,10 @@ type Endpoints struct {
 }
 
 // ResolveEndpoints picks the authority, Graph endpoint and scope for credentials: the cloud's
-// (Credentials.Cloud, DESIGN §2), with Options.Authority and Options.Endpoint overriding the hosts
-// (emulators, private clouds). The scope always names the cloud's Graph resource, since that is
-// the audience Graph checks, wherever the requests are routed.
+// (Credentials.Cloud, docs/graph-photo-api.md#national-clouds), with Options.Authority and
+// Options.Endpoint overriding the hosts (emulators, private clouds). The scope always names the
+// cloud's Graph resource, since that is the audience Graph checks, wherever the requests are
+// routed.
 func ResolveEndpoints(c Credentials, o Options) (Endpoints, error) {
 	cloud, ok := LookupCloud(c.Cloud)
 	if !ok {

@@ -78,7 +78,8 @@ type Cloud struct {
 	Graph     string // Graph endpoint, without version
 }
 
-// LookupCloud returns the endpoints of a national cloud by its name (DESIGN §2); "" is global.
+// LookupCloud returns the endpoints of a national cloud by its name
+// (docs/graph-photo-api.md#national-clouds); "" is global.
 func LookupCloud(name string) (Cloud, bool) {
 	switch name {
 	case "", "global":

@@ -88,7 +88,8 @@ func (e *Error) Transient() bool { return e.transient }
 // Reason is the stable reason code.
 func (e *Error) Reason() string { return e.reason }
 
-// classify maps a Graph answer to a reason code and whether it is transient (DESIGN §2).
+// classify maps a Graph answer to a reason code and whether it is transient
+// (docs/graph-photo-api.md#classification).
 func classify(status int, code, message string) (string, bool) {
 	switch status {
 	case http.StatusTooManyRequests:

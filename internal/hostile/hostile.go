@@ -1,5 +1,5 @@
 // Package hostile makes the files an attacker, a broken exporter or a curious user would upload
-// instead of a photo (issue 8): pixel bombs that declare billions of pixels in a few bytes,
+// instead of a photo: pixel bombs that declare billions of pixels in a few bytes,
 // images that are expensive to decompress, files cut short at many offsets, corrupt headers,
 // scripts and documents, polyglots, degenerate sizes, 16-bit and CMYK edge cases and a
 // 1,000-frame GIF. Each case says what the pipeline must make of it: a typed rejection with a

@@ -18,14 +18,15 @@ import (
 // allCases builds the set once for the tests below (it takes a few seconds).
 var allCases = sync.OnceValues(Cases)
 
-// TestCases: the set is large enough, covers every class the issue names and has sane names.
+// TestCases: the set is large enough (at least 40 cases), covers every class below and has sane
+// names.
 func TestCases(t *testing.T) {
 	cs, err := allCases()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cs) < 40 {
-		t.Errorf("%d cases; the issue asks for at least 40", len(cs))
+		t.Errorf("%d cases; want at least 40", len(cs))
 	}
 	classes := map[string]int{}
 	for _, c := range cs {

@@ -1,5 +1,5 @@
 // Package imageproc turns an untrusted upload into a profile photo Graph accepts: an upright,
-// square, sRGB, metadata-free baseline JPEG within a byte budget (DESIGN §3).
+// square, sRGB, metadata-free baseline JPEG within a byte budget (docs/architecture.md §3).
 //
 // The order of the work is the list in pipeline; each step is a method below it. Pixel work is
 // done by libvips in the order vips_thumbnail uses: shrink while decoding, resize, colour to

@@ -38,8 +38,8 @@ func ParseCrop(s string) (Crop, error) {
 	return 0, fmt.Errorf("crop %q: want attention, centre or none", s)
 }
 
-// Defaults (DESIGN §3, §7). 648 is the largest size Graph serves, so every smaller size it
-// derives stays sharp.
+// Defaults (docs/architecture.md §3, §7). 648 is the largest size Graph serves, so every smaller
+// size it derives stays sharp.
 const (
 	DefaultSize      = 648
 	DefaultQuality   = 85

@@ -8,9 +8,9 @@ import (
 // Format is an image container the normaliser accepts.
 type Format int
 
-// The formats of the allow-list (DESIGN §3). Everything else is refused before libvips sees a
-// byte: SVG, PDF and PostScript go through parsers (librsvg, poppler, ghostscript) with a long
-// CVE history, and libvips' own blocking does not stop poppler from parsing a PDF.
+// The formats of the allow-list (docs/architecture.md §3). Everything else is refused before
+// libvips sees a byte: SVG, PDF and PostScript go through parsers (librsvg, poppler, ghostscript)
+// with a long CVE history, and libvips' own blocking does not stop poppler from parsing a PDF.
 const (
 	FormatUnknown Format = iota
 	FormatJPEG

@@ -1,6 +1,6 @@
 // Package obs holds what the functions write for operators: JSON log lines carrying the Lambda
 // request id, and CloudWatch Embedded Metric Format (EMF) lines that CloudWatch turns into
-// metrics without any API call (DESIGN §9).
+// metrics without any API call (docs/architecture.md §9).
 package obs
 
 import (

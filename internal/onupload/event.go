@@ -12,7 +12,7 @@ import (
 // Trigger is the kind of event that invoked the function; it decides the shape of the answer.
 type Trigger string
 
-// The triggers the S3 path accepts (DESIGN §4).
+// The triggers the S3 path accepts (docs/architecture.md §4).
 const (
 	TriggerS3          Trigger = "s3"          // S3 event notification, invoked asynchronously
 	TriggerSQS         Trigger = "sqs"         // SQS messages carrying S3 (or EventBridge) events

@@ -1,5 +1,5 @@
-// Package onupload is the S3 path's handler (DESIGN §4): it decodes S3 notifications, SQS
-// batches, S3 Batch Operations jobs and EventBridge events, runs each named object through the
+// Package onupload is the S3 path's handler (docs/architecture.md §4): it decodes S3 notifications,
+// SQS batches, S3 Batch Operations jobs and EventBridge events, runs each named object through the
 // photo pipeline, records the outcome on the object as tags and answers the trigger so that only
 // transient failures are retried. It needs no AWS to run: the S3 calls go through the small S3
 // interface and the photo work through Pipeline.

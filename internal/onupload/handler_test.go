@@ -114,8 +114,8 @@ func TestMetadataTargetWins(t *testing.T) {
 	}
 }
 
-// TestFailureCases drives each failure of issue 4 through a direct S3 invocation and checks the
-// tags, the answer and what Graph saw.
+// TestFailureCases drives each failure the S3 path must handle (docs/architecture.md §4) through a
+// direct S3 invocation and checks the tags, the answer and what Graph saw.
 func TestFailureCases(t *testing.T) {
 	good := func(t *testing.T) []byte { return corpus(t, "portrait_o3.jpg") }
 	tests := []struct {

@@ -14,7 +14,7 @@ const (
 	TargetFromKey      = "key"
 )
 
-// ResolveTarget names the Graph target of an uploaded object (DESIGN §4):
+// ResolveTarget names the Graph target of an uploaded object (docs/architecture.md §4):
 //
 //  1. the user metadata metaKey (x-amz-meta-graph-target by default), matched case-insensitively
 //     because S3 and its SDKs do not agree on the case of metadata names; a value that is set but

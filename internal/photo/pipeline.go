@@ -1,6 +1,6 @@
-// Package photo is the one path both functions share (DESIGN §1): source bytes → limits →
-// normalise → credentials → Graph → outcome. Whether a failure is retried is decided here,
-// once, from the typed errors of imageproc, graph and secrets.
+// Package photo is the one path both functions share (docs/architecture.md §1): source bytes →
+// limits → normalise → credentials → Graph → outcome. Whether a failure is retried is decided
+// here, once, from the typed errors of imageproc, graph and secrets.
 package photo
 
 import (

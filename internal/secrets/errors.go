@@ -17,7 +17,8 @@ const (
 	ReasonNotFound = "secret_not_found"
 	// ReasonAccessDenied: the function's role may not read the secret or decrypt it with its KMS key.
 	ReasonAccessDenied = "secret_access_denied"
-	// ReasonInvalid: the secret was read but its value is not the credentials JSON of DESIGN §6.
+	// ReasonInvalid: the secret was read but its value is not the credentials JSON of
+	// docs/architecture.md §6.
 	ReasonInvalid = "secret_invalid"
 	// ReasonUnavailable: Secrets Manager could not answer (throttling, service fault, network,
 	// timeout) or answered with an error this package does not know.

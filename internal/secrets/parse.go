@@ -16,8 +16,8 @@ import (
 	"github.com/graphphoto/graphphoto/internal/graph"
 )
 
-// secretJSON is the value of the credentials secret (DESIGN §6). Unknown members are allowed
-// so that operators may keep notes (expiry dates, owners) in the same secret.
+// secretJSON is the value of the credentials secret (docs/architecture.md §6). Unknown members are
+// allowed so that operators may keep notes (expiry dates, owners) in the same secret.
 type secretJSON struct {
 	TenantID     string `json:"tenantId"`
 	ClientID     string `json:"clientId"`
@@ -27,7 +27,7 @@ type secretJSON struct {
 	Cloud        string `json:"cloud"`
 }
 
-// ParseCredentials parses and validates the credentials JSON of DESIGN §6:
+// ParseCredentials parses and validates the credentials JSON of docs/architecture.md §6:
 // {"tenantId","clientId","clientSecret"} or {"tenantId","clientId","certificate","privateKey"}
 // (PEM), with an optional "cloud" (global, usgov, usgovdod or china).
 //

@@ -1,4 +1,5 @@
-// Package secrets reads the Entra ID app credentials from AWS Secrets Manager (DESIGN §6).
+// Package secrets reads the Entra ID app credentials from AWS Secrets Manager
+// (docs/architecture.md §6).
 //
 // A Source reads the secret on first use and keeps it for the life of the container. It reads
 // it again when the Graph client asks with fresh=true after the token endpoint rejected the

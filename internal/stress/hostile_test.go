@@ -262,8 +262,9 @@ func hostileS3(t *testing.T, h *harness) {
 	t.Logf("S3 path: %d objects in %v; synced %d, rejected %d\n%s", len(keys), time.Since(t0).Round(time.Millisecond), l.Synced, l.Rejected, strings.Join(rows, "\n"))
 }
 
-// apiStatus is the API's answer for a case (DESIGN §5): 415 for a format it does not take,
-// 400 for an image it cannot use, and 400 for no body at all (a bad request, before any image).
+// apiStatus is the API's answer for a case (docs/architecture.md §5): 415 for a format it does not
+// take, 400 for an image it cannot use, and 400 for no body at all (a bad request, before any
+// image).
 func apiStatus(c hostile.Case) int {
 	switch w := c.Want; {
 	case len(c.Data) == 0:

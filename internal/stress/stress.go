@@ -23,7 +23,7 @@ import (
 	"github.com/graphphoto/graphphoto/internal/devstack"
 )
 
-// Graph's write quota that may bind photo PUTs, from ../shared/reference/graph-photo-api.md §3.2:
+// Graph's write quota that may bind photo PUTs, from docs/graph-photo-api.md#write-quotas:
 // the identity-and-access write quota of 3,000 writes per 2 min 30 s per app and tenant. The
 // S3 path gets half of it; the API and Retry-After retries the other half.
 const (

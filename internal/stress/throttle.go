@@ -1,4 +1,4 @@
-// Package stress holds the proofs of issue 8 that drive the whole local stack: hostile uploads
+// Package stress holds the proofs under stress that drive the whole local stack: hostile uploads
 // through the normaliser, the S3 path and the API; Graph faults; and a bulk backfill against a
 // tenant-wide throttle. This file is the throttle: the Graph emulator has scripted and random
 // faults but no rate limit, so a token bucket sits in front of it as a TLS reverse proxy.
@@ -22,8 +22,8 @@ import (
 )
 
 // Throttle answers photo writes past a fixed rate with 429 and a Retry-After, as Graph's
-// throttling does for a tenant (graph-photo-api.md §3): a token bucket of Rate tokens a
-// second holding at most Burst, starting empty. Reads and token requests pass untouched.
+// throttling does for a tenant (docs/graph-photo-api.md#throttling): a token bucket of Rate tokens
+// a second holding at most Burst, starting empty. Reads and token requests pass untouched.
 type Throttle struct {
 	Rate  float64 // photo writes a second
 	Burst float64 // bucket size; at least 1

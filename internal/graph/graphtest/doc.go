@@ -1,7 +1,7 @@
 // Package graphtest is a faithful emulator of the parts of Microsoft Graph and the Microsoft
 // Entra ID token endpoint that the photo pipeline uses, for tests (New, on httptest) and for the
 // local stack (Listen, run by cmd/graphemu). It is written from Graph's public contract
-// (../shared/reference/graph-photo-api.md, DESIGN §2) and rejects what the real services reject.
+// (docs/graph-photo-api.md, docs/architecture.md §2) and rejects what the real services reject.
 //
 // # Transport
 //
@@ -53,9 +53,9 @@
 //     contacts Contacts.ReadWrite; group photo deletes are not allowed to apps (403
 //     ErrorAccessDenied), as profilephoto-delete documents.
 //
-// Inferred, not documented by Microsoft (marked [VERIFY] in the reference): writes to a security
-// group's photo answer 404 ErrorNonExistentMailbox (security groups have no mailbox to hold one),
-// and the exact 405 body for contact deletes.
+// Inferred, not documented by Microsoft (marked unverified in docs/graph-photo-api.md): writes to a
+// security group's photo answer 404 ErrorNonExistentMailbox (security groups have no mailbox to
+// hold one), and the exact 405 body for contact deletes.
 //
 // Errors use Graph's envelope {"error":{"code","message","innerError":{"date","request-id",
 // "client-request-id"}}}, and every response carries request-id and client-request-id headers

@@ -1,8 +1,9 @@
 // Package devstack runs the whole system on one machine with no AWS account (issue 7): the
 // real S3 server (versitygw) whose notifications reach the onupload function the way S3 → SQS →
-// Lambda would, the real function binaries under the AWS Lambda Runtime Interface Emulator, an
-// HTTP API front door for the API function, and the project's emulators of Microsoft Graph and
-// Secrets Manager. Everything listens on loopback.
+// Lambda would (with a dead-letter folder and its redrive), the real function binaries under the
+// AWS Lambda Runtime Interface Emulator, an HTTPS front door for the API function, and the
+// project's emulators of Microsoft Graph and Secrets Manager. Everything listens on loopback; one
+// CA signs the Graph emulator's and the front door's certificates.
 package devstack
 
 import (

@@ -16,6 +16,10 @@ command -v gcc >/dev/null 2>&1 || need_apt+=(gcc)
 command -v vipsthumbnail >/dev/null 2>&1 || need_apt+=(libvips-tools)
 command -v aws >/dev/null 2>&1 || need_apt+=(awscli)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# node and npm: the local stack's end-to-end test installs the stock Microsoft Graph JavaScript
+# client from the npm registry (pinned) and runs it against the local API.
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 
 if ((${#need_apt[@]})); then
   sudo=""

@@ -9,7 +9,7 @@ import (
 // The stack itself is tested end to end in internal/devstack; here, only the command's own
 // decisions.
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{{"--nope"}, {"--demo=maybe"}, {"-api-addr"}} {
+	for _, args := range [][]string{{"--nope"}, {"--demo=maybe"}, {"-api-addr"}, {"--redrive=maybe"}, {"--plain-http=maybe"}} {
 		var out, errOut bytes.Buffer
 		if code := run(context.Background(), args, &out, &errOut, true); code != 2 {
 			t.Errorf("%q: exit %d, want 2", args, code)

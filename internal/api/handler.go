@@ -388,13 +388,13 @@ func (h *Handler) record(x *exchange, o photo.Outcome) {
 	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	err := h.opts.Metrics.Write(x.r.Context(), []obs.Metric{
-		{Name: "PhotosSynced", Unit: obs.Count, Value: count(photo.StatusSynced)},
-		{Name: "PhotosRejected", Unit: obs.Count, Value: count(photo.StatusRejected)},
-		{Name: "PhotosFailed", Unit: obs.Count, Value: count(photo.StatusFailed)},
-		{Name: "NormaliseMs", Unit: obs.Milliseconds, Value: ms(o.Normalise)},
-		{Name: "GraphMs", Unit: obs.Milliseconds, Value: ms(o.Graph)},
-		{Name: "BytesIn", Unit: obs.Bytes, Value: float64(o.SourceBytes)},
-		{Name: "BytesOut", Unit: obs.Bytes, Value: float64(o.PhotoBytes)},
+		{Name: obs.PhotosSynced, Unit: obs.Count, Value: count(photo.StatusSynced)},
+		{Name: obs.PhotosRejected, Unit: obs.Count, Value: count(photo.StatusRejected)},
+		{Name: obs.PhotosFailed, Unit: obs.Count, Value: count(photo.StatusFailed)},
+		{Name: obs.NormaliseMs, Unit: obs.Milliseconds, Value: ms(o.Normalise)},
+		{Name: obs.GraphMs, Unit: obs.Milliseconds, Value: ms(o.Graph)},
+		{Name: obs.BytesIn, Unit: obs.Bytes, Value: float64(o.SourceBytes)},
+		{Name: obs.BytesOut, Unit: obs.Bytes, Value: float64(o.PhotoBytes)},
 	}, map[string]any{"status": string(o.Status), "reason": o.Reason, "request_id": x.requestID})
 	if err != nil {
 		x.add(slog.String("metrics_error", err.Error()))

@@ -26,9 +26,6 @@ import (
 	"github.com/graphphoto/graphphoto/internal/secrets"
 )
 
-// MetricsNamespace is the CloudWatch namespace of both functions' EMF lines.
-const MetricsNamespace = "GraphPhoto"
-
 // Lambda holds the container-lifetime clients.
 type Lambda struct {
 	Config   config.Config
@@ -65,7 +62,7 @@ func Build(ctx context.Context, getenv func(string) string, out io.Writer, graph
 	if err != nil {
 		return nil, err
 	}
-	metrics, err := obs.NewMetrics(out, MetricsNamespace, nil, obs.Dimension{Name: "FunctionName", Value: lambdacontext.FunctionName})
+	metrics, err := obs.NewMetrics(out, obs.Namespace, nil, obs.Dimension{Name: obs.FunctionDimension, Value: lambdacontext.FunctionName})
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,8 @@ var checks = []check{
 	{"batch", checkBatchOperations},
 	{"outputs", checkOutputs},
 	{"envjson", checkEnvJSON},
+	{"alarms", checkAlarms},
+	{"dashboard", checkDashboard},
 }
 
 func TestDeployment(t *testing.T) {
@@ -1577,6 +1579,10 @@ func checkOutputs(p *project) []error {
 	has("the upload bucket", func(v string) bool { return v == uploadName })
 	for _, q := range t.ofType("AWS::SQS::Queue") {
 		has("queue "+q, func(v string) bool { return v == "Ref "+q })
+	}
+	// aws sqs start-message-move-task takes the DLQ's ARN (README, "Dead letters").
+	if _, dlq := t.queues(); dlq != "" {
+		has("the DLQ's ARN", func(v string) bool { return v == "GetAtt "+dlq+".Arn" })
 	}
 	return e.list
 }

@@ -179,7 +179,7 @@ func (st *Stack) apiPut(ctx context.Context, token, path string, body []byte) (s
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "image/jpeg")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := st.APIClient().Do(req)
 	if err != nil {
 		return "", "", fmt.Errorf("demo: %s: %w", path, err)
 	}

@@ -1,13 +1,16 @@
 package devstack
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -214,9 +217,16 @@ func (q *Queue) deliver(ctx context.Context, fn Invoker, batch []*message) {
 	q.changed = make(chan struct{})
 }
 
+// DeadLetter is one file of the dead-letter folder: what became of the message, and its body
+// (the S3 event) as it was queued.
+type DeadLetter struct {
+	File     string          `json:"-"`
+	Delivery Delivery        `json:"delivery"`
+	Body     json.RawMessage `json:"body"`
+}
+
 func (q *Queue) deadLetter(m *message, d Delivery) {
-	rec := map[string]any{"delivery": d, "body": json.RawMessage(m.body)}
-	b, _ := json.MarshalIndent(rec, "", "  ")
+	b, _ := json.MarshalIndent(DeadLetter{Delivery: d, Body: json.RawMessage(m.body)}, "", "  ")
 	if err := os.MkdirAll(q.dlqDir, 0o755); err == nil {
 		err = os.WriteFile(filepath.Join(q.dlqDir, m.id+".json"), b, 0o644)
 		if err != nil {
@@ -224,6 +234,86 @@ func (q *Queue) deadLetter(m *message, d Delivery) {
 		}
 	}
 	q.log.Warn("dlq: message dead-lettered", "message_id", m.id, "key", d.Key, "receives", d.Receives)
+}
+
+// ErrNotDeadLetter is a file in the dead-letter folder that is not a dead letter this queue
+// wrote (unreadable, not JSON, no body); it is left where it is.
+var ErrNotDeadLetter = errors.New("not a dead letter")
+
+// DeadLetters reads the dead-letter folder, oldest file name first; the folder is kept between
+// runs, so it also holds the letters of earlier runs. Files that are not dead letters are
+// skipped and named in the error (ErrNotDeadLetter).
+func (q *Queue) DeadLetters() ([]DeadLetter, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.readDeadLetters()
+}
+
+// readDeadLetters runs under q.mu, which deliver also holds while it writes a dead letter, so
+// a file is never read half-written.
+func (q *Queue) readDeadLetters() ([]DeadLetter, error) {
+	files, err := filepath.Glob(filepath.Join(q.dlqDir, "*.json"))
+	if err != nil {
+		return nil, fmt.Errorf("dlq: list %s: %w", q.dlqDir, err)
+	}
+	sort.Strings(files)
+	var out []DeadLetter
+	var errs []error
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("dlq: %s: %w: %w", f, ErrNotDeadLetter, err))
+			continue
+		}
+		var dl DeadLetter
+		var ev events.S3Event
+		if err := json.Unmarshal(b, &dl); err != nil {
+			errs = append(errs, fmt.Errorf("dlq: %s: %w: %w", f, ErrNotDeadLetter, err))
+			continue
+		}
+		if len(dl.Body) == 0 || json.Unmarshal(dl.Body, &ev) != nil || len(ev.Records) == 0 {
+			errs = append(errs, fmt.Errorf("dlq: %s: %w: its body is not an S3 event", f, ErrNotDeadLetter))
+			continue
+		}
+		dl.File = f
+		out = append(out, dl)
+	}
+	return out, errors.Join(errs...)
+}
+
+// Redrive moves every dead letter back onto the queue, as `aws sqs start-message-move-task`
+// moves a DLQ's messages back to their source queue once the cause of the failures is fixed:
+// each goes back with its original body (the S3 event), a new message id and a fresh receive
+// count, and its file is removed. A file is removed before its message is queued, so a letter
+// is never moved twice. It returns how many letters were moved; files that are not dead
+// letters stay and are named in the error (ErrNotDeadLetter).
+func (q *Queue) Redrive(ctx context.Context) (int, error) {
+	q.mu.Lock()
+	letters, readErr := q.readDeadLetters()
+	var errs []error
+	moved := 0
+	for _, dl := range letters {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, err)
+			break
+		}
+		var body bytes.Buffer
+		if err := json.Compact(&body, dl.Body); err != nil {
+			errs = append(errs, fmt.Errorf("dlq: %s: %w: %w", dl.File, ErrNotDeadLetter, err))
+			continue
+		}
+		if err := os.Remove(dl.File); err != nil {
+			errs = append(errs, fmt.Errorf("dlq: redrive %s: %w", dl.File, err))
+			continue
+		}
+		m := &message{id: newMessageID(), body: body.String()}
+		q.ready = append(q.ready, m)
+		moved++
+		q.log.Info("dlq: message redriven", "message_id", m.id, "dead_message_id", dl.Delivery.MessageID, "key", dl.Delivery.Key)
+	}
+	q.mu.Unlock()
+	q.poke()
+	return moved, errors.Join(append([]error{readErr}, errs...)...)
 }
 
 // Deliveries returns what has become of every message so far.

@@ -3,6 +3,7 @@ package devstack
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -186,4 +187,89 @@ func TestQueuePool(t *testing.T) {
 	}
 	fns[2].mu.Unlock()
 	fns[1].mu.Unlock()
+}
+
+// healingFunction fails every message until healed, as onupload does while Graph is down.
+type healingFunction struct {
+	mu     sync.Mutex
+	healed bool
+}
+
+func (f *healingFunction) heal() {
+	f.mu.Lock()
+	f.healed = true
+	f.mu.Unlock()
+}
+
+func (f *healingFunction) Invoke(_ context.Context, payload []byte) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var ev events.SQSEvent
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		return nil, err
+	}
+	var resp events.SQSEventResponse
+	for _, m := range ev.Records {
+		if keyOf(m.Body) == "" {
+			return nil, errors.New("message body is not the S3 event")
+		}
+		if !f.healed {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
+		}
+	}
+	return json.Marshal(resp)
+}
+
+// TestRedrive: a message dead-lettered while the function failed is moved back by Redrive and
+// delivered once the function works again; a file in the folder that is no dead letter stays
+// and is reported; a second redrive finds nothing to move.
+func TestRedrive(t *testing.T) {
+	fn := &healingFunction{}
+	dlq := t.TempDir()
+	q := NewQueue(fn, dlq, 2, 10*time.Millisecond, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go q.Run(ctx)
+	if err := q.Send(ctx, s3Event("users/bob%40contoso.com/me.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, ok func([]Delivery) bool) {
+		t.Helper()
+		deadline := time.After(10 * time.Second)
+		for !ok(q.Deliveries()) {
+			select {
+			case <-q.Changed():
+			case <-deadline:
+				t.Fatalf("%s: deliveries %+v", what, q.Deliveries())
+			}
+		}
+	}
+	waitFor("dead-lettered", func(ds []Delivery) bool { return len(ds) == 1 && ds[0].Dead })
+	letters, err := q.DeadLetters()
+	if err != nil || len(letters) != 1 || letters[0].Delivery.Key != "users/bob%40contoso.com/me.jpg" || letters[0].Delivery.Receives != 2 {
+		t.Fatalf("dead letters %+v, %v", letters, err)
+	}
+	junk := filepath.Join(dlq, "notes.json")
+	if err := os.WriteFile(junk, []byte(`{"delivery":{}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	fn.heal()
+	moved, err := q.Redrive(ctx)
+	if moved != 1 || !errors.Is(err, ErrNotDeadLetter) || !strings.Contains(err.Error(), "notes.json") {
+		t.Fatalf("redrive moved %d, err %v; want 1 and notes.json reported", moved, err)
+	}
+	waitFor("delivered after the redrive", func(ds []Delivery) bool { return len(ds) == 2 })
+	if d := q.Deliveries()[1]; d.Dead || d.Receives != 1 || d.Key != "users/bob%40contoso.com/me.jpg" || d.MessageID == letters[0].Delivery.MessageID {
+		t.Errorf("redriven message: %+v", d)
+	}
+	if _, err := os.Stat(letters[0].File); !os.IsNotExist(err) {
+		t.Errorf("dead letter %s still there after the redrive: %v", letters[0].File, err)
+	}
+	if _, err := os.Stat(junk); err != nil {
+		t.Errorf("the file that is no dead letter was removed: %v", err)
+	}
+	if moved, _ := q.Redrive(ctx); moved != 0 {
+		t.Errorf("second redrive moved %d", moved)
+	}
 }

@@ -1,12 +1,14 @@
 // Package devstack runs the whole system on one machine with no AWS account
 // (docs/architecture.md §8): the real S3 server (versitygw) whose notifications reach the onupload
-// function the way S3 → SQS → Lambda would, the real function binaries under the AWS Lambda Runtime
-// Interface Emulator, an HTTP API front door for the API function, and the project's emulators of
-// Microsoft Graph and Secrets Manager. Everything listens on loopback.
+// function the way S3 → SQS → Lambda would (with a dead-letter folder and its redrive), the real
+// function binaries under the AWS Lambda Runtime Interface Emulator, an HTTPS front door for the
+// API function, and the project's emulators of Microsoft Graph and Secrets Manager. Everything
+// listens on loopback; one CA signs the Graph emulator's and the front door's certificates.
 package devstack
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,10 +47,13 @@ const (
 
 // Options configure a stack.
 type Options struct {
-	Dir     string       // data folder: S3 data, dead letters, CA, bootstraps; kept between runs
-	APIAddr string       // front door address; default 127.0.0.1:0
-	Log     *slog.Logger // the stack's own log
-	Echo    io.Writer    // where the functions' log lines are copied (nil: kept in memory only)
+	Dir     string // data folder: S3 data, dead letters, CA, bootstraps; kept between runs
+	APIAddr string // front door address; default 127.0.0.1:0
+	// PlainHTTP serves the API front door over http:// instead of https://. Graph clients attach
+	// their bearer token only to https:// hosts, so HTTPS (with the stack's CA) is the default.
+	PlainHTTP bool
+	Log       *slog.Logger // the stack's own log
+	Echo      io.Writer    // where the functions' log lines are copied (nil: kept in memory only)
 	// MaxReceives and Visibility are the queue's redrive policy: deliveries before a message
 	// goes to the dead-letter folder, and the wait before a failed one is retried.
 	MaxReceives int
@@ -78,12 +83,17 @@ type Stack struct {
 	API       *rietest.Emulator
 
 	SecretsURL string
-	APIURL     string
-	CAFile     string
-	DLQDir     string
+	// APIURL is the front door's base URL: https:// with a certificate from the stack's CA (for
+	// 127.0.0.1, ::1 and localhost), or http:// with Options.PlainHTTP.
+	APIURL string
+	// CAFile is the PEM of the stack's CA, which signed the Graph emulator's and the front
+	// door's certificates: Dir/ca.pem, rewritten at each start (a fresh CA per run).
+	CAFile string
+	DLQDir string
 
-	closers []func() error
-	cancel  context.CancelFunc
+	apiClient *http.Client
+	closers   []func() error
+	cancel    context.CancelFunc
 }
 
 // Start brings the stack up; Close stops it.
@@ -152,6 +162,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		return nil, fmt.Errorf("devstack: graph emulator: %w", err)
 	}
 	st.closers = append(st.closers, func() error { st.Graph.Close(); return nil })
+	st.apiClient = st.Graph.Client()
+	st.closers = append(st.closers, func() error { st.apiClient.CloseIdleConnections(); return nil })
 	if err := st.Graph.WriteCA(st.CAFile); err != nil {
 		return nil, err
 	}
@@ -242,12 +254,24 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	st.APIURL = serveOn(runCtx, apiListener, NewFront(st.API, st.Tokens, opts.Log), &st.closers)
-	if err != nil {
-		return nil, fmt.Errorf("devstack: api front door: %w", err)
+	front := NewFront(st.API, st.Tokens, opts.Log)
+	if opts.PlainHTTP {
+		st.APIURL = serveOn(runCtx, apiListener, front, &st.closers)
+	} else {
+		cert, err := st.Graph.IssueCertificate("devstack API front door")
+		if err != nil {
+			return nil, fmt.Errorf("devstack: api front door: %w", err)
+		}
+		st.APIURL = serveTLSOn(runCtx, apiListener, front, cert, &st.closers)
 	}
 	started = true
 	return st, nil
+}
+
+// APIClient is an HTTP client that trusts the stack's CA, for the front door and the Graph
+// emulator alike; one per stack, so that its connections are reused.
+func (st *Stack) APIClient() *http.Client {
+	return st.apiClient
 }
 
 // UserToken is a development bearer token for a person (no app roles).
@@ -306,6 +330,20 @@ func serveOn(ctx context.Context, ln net.Listener, h http.Handler, closers *[]fu
 		return srv.Shutdown(sctx)
 	})
 	return "http://" + ln.Addr().String()
+}
+
+// serveTLSOn runs h on ln over TLS with cert until the stack closes and returns its https://
+// URL. HTTP/2 is offered as API Gateway does.
+func serveTLSOn(ctx context.Context, ln net.Listener, h http.Handler, cert tls.Certificate, closers *[]func() error) string {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
+	go srv.ServeTLS(ln, "", "")
+	*closers = append(*closers, func() error {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	return "https://" + ln.Addr().String()
 }
 
 func randomSecret() (string, error) {

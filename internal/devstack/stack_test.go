@@ -22,8 +22,8 @@ import (
 )
 
 // TestStack runs the whole local system: the demo through both paths, an upload with the real
-// AWS CLI, a poison object that ends in the dead-letter folder, and the gallery in a real
-// headless browser.
+// AWS CLI, a stock Microsoft Graph SDK from npm against the HTTPS API, a photo dead-lettered
+// while Graph is down and synced after the redrive, and the gallery in a real headless browser.
 func TestStack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the whole stack")
@@ -79,32 +79,71 @@ func TestStack(t *testing.T) {
 		}
 	})
 
-	t.Run("poison object goes to the dead-letter folder", func(t *testing.T) {
-		st.Graph.AddFault(graphtest.Fault{Kind: "graph", Method: "PUT", Path: "bob", Status: 503, RetryAfter: "1"})
+	t.Run("graph sdk from npm over https", func(t *testing.T) {
+		if !strings.HasPrefix(st.APIURL, "https://") {
+			t.Fatalf("the API is %s; want https:// by default", st.APIURL)
+		}
+		testGraphSDK(ctx, t, st)
+	})
+
+	t.Run("dead-lettered while Graph is down, synced after the redrive", func(t *testing.T) {
+		// Graph answers every photo request 503 (serviceNotAvailable): a transient failure, so
+		// the message is retried, then dead-lettered after MaxReceives.
+		st.Graph.AddFault(graphtest.Fault{Kind: "graph", Status: 503, RetryAfter: "1"})
 		defer st.Graph.ClearFaults()
 		samples, _ := Samples()
-		_, err := st.S3.Client().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(Bucket), Key: aws.String("poison/bob.jpg"),
+		const key = "outage/bob.jpg"
+		_, err := st.S3.Client().PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(Bucket), Key: aws.String(key),
 			Body: bytes.NewReader(samples[0].Data), Metadata: map[string]string{"graph-target": "users/bob@contoso.com"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for !st.deadLettered("poison/bob.jpg") {
+		for !st.deadLettered(key) {
 			select {
 			case <-st.Queue.Changed():
 			case <-ctx.Done():
 				t.Fatalf("not dead-lettered; deliveries %+v", st.Queue.Deliveries())
 			}
 		}
-		files, _ := filepath.Glob(filepath.Join(st.DLQDir, "*.json"))
-		if len(files) != 1 {
-			t.Fatalf("dead-letter files %v", files)
+		letters, err := st.Queue.DeadLetters()
+		if err != nil || len(letters) != 1 || decodeKey(letters[0].Delivery.Key) != key {
+			t.Fatalf("dead letters %+v, %v", letters, err)
 		}
-		b, _ := os.ReadFile(files[0])
-		if !strings.Contains(string(b), "poison/bob.jpg") {
+		b, _ := os.ReadFile(letters[0].File)
+		if !strings.Contains(string(b), key) {
 			t.Errorf("dead letter: %s", b)
 		}
-		if status, reason, _ := st.ObjectOutcome(ctx, "poison/bob.jpg"); status == "synced" {
-			t.Errorf("poison object tagged %s %s", status, reason)
+		if status, reason, _ := st.ObjectOutcome(ctx, key); status == "synced" {
+			t.Errorf("object tagged %s %s while Graph was down", status, reason)
+		}
+
+		// Graph is back: the redrive moves the letter onto the queue and the photo syncs.
+		st.Graph.ClearFaults()
+		before := time.Now()
+		moved, err := st.Queue.Redrive(ctx)
+		if err != nil || moved != 1 {
+			t.Fatalf("redrive moved %d: %v", moved, err)
+		}
+		for {
+			status, reason, err := st.ObjectOutcome(ctx, key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if status == "synced" {
+				break
+			}
+			select {
+			case <-st.Queue.Changed():
+			case <-time.After(200 * time.Millisecond):
+			case <-ctx.Done():
+				t.Fatalf("not synced after the redrive: %s %s; deliveries %+v", status, reason, st.Queue.Deliveries())
+			}
+		}
+		if p, ok := st.Graph.Photo(TenantID, "users/"+BobID); !ok || p.Updated.Before(before) {
+			t.Errorf("bob's photo in Graph after the redrive: ok=%v, updated %v (redrive at %v)", ok, p.Updated, before)
+		}
+		if left, err := st.Queue.DeadLetters(); len(left) != 0 || err != nil {
+			t.Errorf("dead letters left after the redrive: %+v, %v", left, err)
 		}
 	})
 

@@ -442,14 +442,14 @@ func (h *Handler) report(ctx context.Context, trigger Trigger, itemID string, r 
 		skipped = 1
 	}
 	metrics := []obs.Metric{
-		{Name: "PhotosSynced", Unit: obs.Count, Value: count(photo.StatusSynced)},
-		{Name: "PhotosRejected", Unit: obs.Count, Value: count(photo.StatusRejected)},
-		{Name: "PhotosFailed", Unit: obs.Count, Value: count(photo.StatusFailed)},
-		{Name: "PhotosSkipped", Unit: obs.Count, Value: skipped},
-		{Name: "NormaliseMs", Unit: obs.Milliseconds, Value: ms(r.Outcome.Normalise)},
-		{Name: "GraphMs", Unit: obs.Milliseconds, Value: ms(r.Outcome.Graph)},
-		{Name: "BytesIn", Unit: obs.Bytes, Value: float64(r.Outcome.SourceBytes)},
-		{Name: "BytesOut", Unit: obs.Bytes, Value: float64(r.Outcome.PhotoBytes)},
+		{Name: obs.PhotosSynced, Unit: obs.Count, Value: count(photo.StatusSynced)},
+		{Name: obs.PhotosRejected, Unit: obs.Count, Value: count(photo.StatusRejected)},
+		{Name: obs.PhotosFailed, Unit: obs.Count, Value: count(photo.StatusFailed)},
+		{Name: obs.PhotosSkipped, Unit: obs.Count, Value: skipped},
+		{Name: obs.NormaliseMs, Unit: obs.Milliseconds, Value: ms(r.Outcome.Normalise)},
+		{Name: obs.GraphMs, Unit: obs.Milliseconds, Value: ms(r.Outcome.Graph)},
+		{Name: obs.BytesIn, Unit: obs.Bytes, Value: float64(r.Outcome.SourceBytes)},
+		{Name: obs.BytesOut, Unit: obs.Bytes, Value: float64(r.Outcome.PhotoBytes)},
 	}
 	props := map[string]any{"trigger": string(trigger), "status": string(r.Outcome.Status)}
 	if r.Outcome.Reason != "" {

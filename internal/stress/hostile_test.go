@@ -295,7 +295,7 @@ func hostileAPI(t *testing.T, h *harness) {
 		req.Header.Set("Authorization", "Bearer "+admin)
 		req.Header.Set("Content-Type", "image/jpeg")
 		t0 := time.Now()
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := h.st.APIClient().Do(req)
 		if err != nil {
 			t.Fatalf("%s: %v", c.Name, err)
 		}

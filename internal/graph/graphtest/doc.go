@@ -8,6 +8,8 @@
 // The emulator serves HTTPS only: MSAL Go refuses an authority that is not https. Each server
 // makes its own CA and a certificate for 127.0.0.1, ::1, localhost and Options.Hosts. Tests use
 // Server.Client (trusts the CA); another process trusts CAPEM via SSL_CERT_FILE (Server.WriteCA).
+// Server.IssueCertificate signs certificates for other local servers with the same CA, so one
+// CA file serves a whole local stack.
 // One origin serves both roles: Graph at URL/v1.0 and the authority at URL/{tenant}.
 //
 // # Entra ID

@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -699,6 +700,49 @@ func TestListenStandaloneAndSeed(t *testing.T) {
 	_ = os.WriteFile(seedPath, []byte(`{"tenants":[],"bogus":1}`), 0o600)
 	if _, err := LoadSeed(seedPath); err == nil {
 		t.Error("unknown field accepted")
+	}
+}
+
+// TestIssueCertificate: a certificate issued for another local server is trusted by a client
+// that trusts the emulator's CA, for each loopback name, and for no other name.
+func TestIssueCertificate(t *testing.T) {
+	srv := New(Options{Tenants: []Tenant{{ID: tenantID, Domains: []string{"contoso.com"}}}})
+	defer srv.Close()
+	cert, err := srv.IssueCertificate("front door", "api.local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { c.(*tls.Conn).Handshake(); c.Close() }()
+		}
+	}()
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{{"127.0.0.1", true}, {"localhost", true}, {"api.local", true}, {"graph.microsoft.com", false}} {
+		conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{RootCAs: srv.CertPool(), ServerName: tc.name, MinVersion: tls.VersionTLS12})
+		if conn != nil {
+			conn.Close()
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: handshake error %v, want ok=%v", tc.name, err, tc.ok)
+		}
+	}
+	// A client trusting only the system roots refuses it.
+	conn, err := tls.Dial("tcp", ln.Addr().String(), &tls.Config{ServerName: "localhost", RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12})
+	if err == nil {
+		conn.Close()
+		t.Error("a client without the emulator's CA accepted the certificate")
 	}
 }
 

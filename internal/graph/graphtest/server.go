@@ -62,6 +62,7 @@ type Server struct {
 	srv      *http.Server     // standalone
 	listener net.Listener
 	pool     *x509.CertPool
+	ca       *certAuthority
 }
 
 // New starts an emulator on a loopback port with a fresh CA; close it with Close.
@@ -81,7 +82,11 @@ func Listen(addr string, opts Options) (*Server, error) {
 }
 
 func start(opts Options, addr string, test bool) (*Server, error) {
-	ca, leaf, err := newCertificates(opts.Hosts)
+	ca, err := newCA()
+	if err != nil {
+		return nil, err
+	}
+	leaf, err := ca.issue("graphtest emulator", opts.Hosts)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +96,7 @@ func start(opts Options, addr string, test bool) (*Server, error) {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(ca.cert)
-	s := &Server{CAPEM: ca.pem, emu: emu, pool: pool}
+	s := &Server{CAPEM: ca.pem, emu: emu, pool: pool, ca: ca}
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{leaf}, MinVersion: tls.VersionTLS12}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -163,12 +168,20 @@ type certAuthority struct {
 	pem  []byte
 }
 
-// newCertificates makes a CA and a server certificate for loopback and hosts, both ECDSA P-256
-// (fast to generate, accepted by every TLS stack the project uses).
-func newCertificates(hosts []string) (*certAuthority, tls.Certificate, error) {
+// IssueCertificate signs a server certificate with the emulator's CA for loopback (127.0.0.1,
+// ::1, localhost) and hosts, so that another local server is trusted by every client that
+// already trusts the emulator (the CA file behind SSL_CERT_FILE): one CA for the whole local
+// stack rather than one per server.
+func (s *Server) IssueCertificate(name string, hosts ...string) (tls.Certificate, error) {
+	return s.ca.issue(name, hosts)
+}
+
+// newCA makes the CA, ECDSA P-256 (fast to generate, accepted by every TLS stack the project
+// uses: Go, OpenSSL, Node, Chromium).
+func newCA() (*certAuthority, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, tls.Certificate{}, fmt.Errorf("generate CA key: %w", err)
+		return nil, fmt.Errorf("generate CA key: %w", err)
 	}
 	now := time.Now()
 	caTmpl := &x509.Certificate{
@@ -183,32 +196,38 @@ func newCertificates(hosts []string) (*certAuthority, tls.Certificate, error) {
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
-		return nil, tls.Certificate{}, fmt.Errorf("create CA certificate: %w", err)
+		return nil, fmt.Errorf("create CA certificate: %w", err)
 	}
 	caCert, err := x509.ParseCertificate(caDER)
 	if err != nil {
-		return nil, tls.Certificate{}, fmt.Errorf("parse CA certificate: %w", err)
+		return nil, fmt.Errorf("parse CA certificate: %w", err)
 	}
+	return &certAuthority{cert: caCert, key: caKey, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})}, nil
+}
+
+// issue makes a server certificate for loopback and hosts, signed by the CA; the chain sent
+// carries the CA too, as the emulator's own always did.
+func (ca *certAuthority) issue(name string, hosts []string) (tls.Certificate, error) {
 	leafKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, tls.Certificate{}, fmt.Errorf("generate server key: %w", err)
+		return tls.Certificate{}, fmt.Errorf("generate server key: %w", err)
 	}
+	now := time.Now()
 	leafTmpl := &x509.Certificate{
 		SerialNumber: randomSerial(),
-		Subject:      pkix.Name{CommonName: "graphtest emulator"},
+		Subject:      pkix.Name{CommonName: name},
 		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(7 * 24 * time.Hour),
+		NotAfter:     ca.cert.NotAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 		DNSNames:     append([]string{"localhost"}, hosts...),
 	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, caCert, &leafKey.PublicKey, caKey)
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca.cert, &leafKey.PublicKey, ca.key)
 	if err != nil {
-		return nil, tls.Certificate{}, fmt.Errorf("create server certificate: %w", err)
+		return tls.Certificate{}, fmt.Errorf("create server certificate: %w", err)
 	}
-	ca := &certAuthority{cert: caCert, key: caKey, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})}
-	return ca, tls.Certificate{Certificate: [][]byte{leafDER, caDER}, PrivateKey: leafKey, Leaf: nil}, nil
+	return tls.Certificate{Certificate: [][]byte{leafDER, ca.cert.Raw}, PrivateKey: leafKey}, nil
 }
 
 func randomSerial() *big.Int {

@@ -58,7 +58,7 @@ func TestBadValuesNameTheirVariable(t *testing.T) {
 		"GRAPH_ENDPOINT": "http://graph.example", "PHOTO_MAX_BYTES": "5000000", "LOG_LEVEL": "loud",
 		"UPLOAD_URL_TTL": "30d", "SOURCE_MAX_BYTES": "-1", "S3_FORCE_PATH_STYLE": "yes please",
 		"API_USER_SCOPE": "Photos.Write Photos.Read", "API_ADMIN_ROLE": "[Photos.ReadWrite.All]",
-		"API_GATEWAY_ID": "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+		"API_GATEWAY_ID":           "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
 		"TARGET_METADATA_PREFIXES": "uploads/,,hr/",
 	}
 	for name, value := range tests {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -75,6 +76,11 @@ func TestPresignedUploadAgainstS3(t *testing.T) {
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
+			// S3 may answer 403 and close while a large body is still being sent: the request
+			// was refused before its end, which is all a caller sees.
+			if len(body) > 1<<20 && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
+				return 0, "closed by the server while the body was sent"
+			}
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
@@ -129,7 +135,8 @@ func TestPresignedUploadAgainstS3(t *testing.T) {
 			"a shorter body": original[:len(original)-1],
 			"60 MiB":         make([]byte, 60<<20),
 		} {
-			if status, text := send(t, up, body, nil); status != http.StatusForbidden || !strings.Contains(text, "SignatureDoesNotMatch") {
+			status, text := send(t, up, body, nil)
+			if (status != http.StatusForbidden || !strings.Contains(text, "SignatureDoesNotMatch")) && (status != 0 || name != "60 MiB") {
 				t.Errorf("%s: S3 answered %d %.200s, want 403 SignatureDoesNotMatch", name, status, text)
 			}
 		}

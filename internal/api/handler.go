@@ -8,7 +8,7 @@
 //	GET       /v1.0/{target}/photo/$value   the stored photo
 //	GET       /v1.0/{target}/photo          its metadata
 //	DELETE    /v1.0/{target}/photo/$value   users and groups only (Graph deletes nothing else)
-//	POST      /v1.0/uploads                 {"target"} → a presigned S3 PUT for larger originals
+//	POST      /v1.0/uploads                 {"target","size"} → a single-use presigned S3 PUT of that size
 //
 // Nothing else exists: it is not a Graph proxy. Errors use Graph's envelope with a stable
 // reason in innerError.reason; every response carries a request-id header.

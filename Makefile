@@ -21,7 +21,7 @@ FUZZ_TARGETS := \
 	FuzzParseReport:./internal/rietest \
 	FuzzDecode:./internal/onupload \
 	FuzzDecodeEvent:./internal/api \
-	FuzzParseRoles:./internal/api \
+	FuzzParseNames:./internal/api \
 	FuzzEscapePath:./internal/api \
 	FuzzServeHTTP:./internal/secrets/secretstest
 SAMPLES ?= $(wildcard ../shared/testdata/images/jpeg_camera_3mp_canon_exif6.jpg ../shared/testdata/images/heic_iphone13_12mp.heic ../shared/testdata/images/png_rgba_bird.png ../shared/testdata/images/jpeg_cmyk_swop_icc.jpg ../shared/testdata/images/bomb_png_4gpx.png)

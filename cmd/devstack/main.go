@@ -92,6 +92,10 @@ func printAccess(w io.Writer, st *devstack.Stack) error {
 	if err != nil {
 		return err
 	}
+	app, err := st.AppToken("Photos.ReadWrite.All")
+	if err != nil {
+		return err
+	}
 	letters, _ := st.Queue.DeadLetters() // a file that is no dead letter is not counted
 	ca := rel(st.CAFile)
 	api, curl := "HTTPS API", "curl --cacert "+ca
@@ -116,14 +120,16 @@ Upload through S3 (AWS CLI):
   AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_REGION=us-east-1 \
   aws --endpoint-url %s s3 cp photo.jpg s3://%s/ --metadata graph-target=users/alice@contoso.com
 
-Upload through the API (alice's token; the admin token may write anyone's photo):
+Upload through the API (alice's token, with the %s scope; carol's admin token may write
+anyone's photo; the app's own token has the admin role but no user, so no me):
   %s -T photo.heic -H "Authorization: Bearer $USER_TOKEN" -H 'Content-Type: image/jpeg' '%s/v1.0/me/photo/$value'
   USER_TOKEN=%s
   ADMIN_TOKEN=%s
+  APP_TOKEN=%s
 `, st.Graph.GraphURL(), st.Graph.GalleryURL(), st.SecretsURL, devstack.SecretName,
 		st.S3.Endpoint, devstack.Bucket, api, st.APIURL, st.APIURL, ca, rel(st.DLQDir), len(letters),
 		ca, ca, ca, ca,
-		st.S3.AccessKey, st.S3.SecretKey, st.S3.Endpoint, devstack.Bucket, curl, st.APIURL, user, admin)
+		st.S3.AccessKey, st.S3.SecretKey, st.S3.Endpoint, devstack.Bucket, devstack.UserScope, curl, st.APIURL, user, admin, app)
 	return err
 }
 

@@ -34,6 +34,7 @@ func main() {
 		Photos:            l.Pipeline,
 		Graph:             l.Graph,
 		AdminRole:         l.Config.AdminRole,
+		UserScope:         l.Config.UserScope,
 		TargetMetadataKey: l.Config.TargetMetadataKey,
 		Logger:            l.Logger,
 		Metrics:           l.Metrics,
@@ -46,5 +47,5 @@ func main() {
 	if err != nil {
 		app.Exit("api", err)
 	}
-	lambda.Start(api.NewLambda(h, l.Logger))
+	lambda.Start(api.NewLambda(h, l.Logger).RequireAPI(l.Config.GatewayID))
 }

@@ -26,10 +26,11 @@ func main() {
 		app.Exit("onupload", err)
 	}
 	h, err := onupload.New(l.S3(), l.Pipeline, onupload.Options{
-		MetadataKey: l.Config.TargetMetadataKey,
-		KeyPrefix:   l.Config.TargetKeyPrefix,
-		Logger:      l.Logger,
-		Metrics:     l.Metrics,
+		MetadataKey:      l.Config.TargetMetadataKey,
+		KeyPrefix:        l.Config.TargetKeyPrefix,
+		MetadataPrefixes: l.Config.TargetMetadataPrefixes,
+		Logger:           l.Logger,
+		Metrics:          l.Metrics,
 	})
 	if err != nil {
 		app.Exit("onupload", err)

@@ -28,6 +28,7 @@ import (
 type Lambda struct {
 	handler http.Handler
 	log     *slog.Logger
+	apiID   string
 }
 
 // NewLambda returns the adapter for h; logger (nil: discard) gets a line for events that are
@@ -37,6 +38,19 @@ func NewLambda(h http.Handler, logger *slog.Logger) *Lambda {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Lambda{handler: h, log: logger}
+}
+
+// RequireAPI makes Serve refuse, with 403 ReasonWrongAPI, every event whose
+// requestContext.apiId is not id (config API_GATEWAY_ID); "" checks nothing. It returns l.
+//
+// API Gateway puts the claims it verified in the event, so whatever invokes the function
+// speaks for its caller. The function's resource policy lets only this API invoke it; the check
+// also stops events of another API that was given invoke rights, or a test event sent by hand
+// to the live function. It cannot stop a principal allowed lambda:InvokeFunction that writes
+// the right id into a forged event: keep that permission as narrow as the admin role.
+func (l *Lambda) RequireAPI(id string) *Lambda {
+	l.apiID = id
+	return l
 }
 
 // Invoke decodes one event and answers it. An event that is not an HTTP API payload 2.0
@@ -54,6 +68,19 @@ func (l *Lambda) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 // (bad base64) is answered 400 in Graph's envelope.
 func (l *Lambda) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	rw := newResponseBuffer()
+	if l.apiID != "" && ev.RequestContext.APIID != l.apiID {
+		id := RequestIDFromContext(requestContext(ctx, ev))
+		if id == "" {
+			id = newRequestID()
+		}
+		e := &Error{Status: http.StatusForbidden, Code: "Authorization_RequestDenied", Reason: ReasonWrongAPI,
+			Message: "this function answers only the HTTP API it is deployed behind"}
+		rw.Header().Set("request-id", id)
+		e.write(rw, id, "", timeOf(ev))
+		l.log.ErrorContext(ctx, "api request", slog.String("request_id", id), slog.Int("http_status", e.Status),
+			slog.String("reason", e.Reason), slog.String("api_id", clip(ev.RequestContext.APIID, 64)), slog.String("want_api_id", l.apiID))
+		return rw.response()
+	}
 	req, err := NewRequest(ctx, ev)
 	if err != nil {
 		id := RequestIDFromContext(requestContext(ctx, ev))

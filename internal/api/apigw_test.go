@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -230,7 +231,7 @@ func mustJSON(t *testing.T, v any) []byte {
 	return b
 }
 
-func TestParseRoles(t *testing.T) {
+func TestParseNames(t *testing.T) {
 	tests := []struct {
 		in   string
 		want []string
@@ -253,26 +254,26 @@ func TestParseRoles(t *testing.T) {
 		{"[A,B]", nil, false},
 	}
 	for _, tt := range tests {
-		got, err := parseRoles(tt.in)
+		got, err := parseNames(tt.in)
 		if (err == nil) != tt.ok || (tt.ok && !reflect.DeepEqual(got, tt.want)) {
-			t.Errorf("parseRoles(%q) = %q, %v; want %q ok=%v", tt.in, got, err, tt.want, tt.ok)
+			t.Errorf("parseNames(%q) = %q, %v; want %q ok=%v", tt.in, got, err, tt.want, tt.ok)
 		}
 	}
 }
 
-// FuzzParseRoles: any input either fails or yields plain role names only.
-func FuzzParseRoles(f *testing.F) {
+// FuzzParseNames: any input either fails or yields plain role or scope names only.
+func FuzzParseNames(f *testing.F) {
 	for _, s := range []string{"", "[a b]", `["a","b"]`, "a b", "[a", `["a",]`, "[\x00]"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		roles, err := parseRoles(s)
+		roles, err := parseNames(s)
 		if err != nil {
 			return
 		}
 		for _, r := range roles {
 			if r == "" || strings.ContainsAny(r, "[]\", \t\n/\\") {
-				t.Fatalf("parseRoles(%q) gave role %q", s, r)
+				t.Fatalf("parseNames(%q) gave role %q", s, r)
 			}
 		}
 	})
@@ -315,4 +316,42 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 		match(r.URL.EscapedPath())
 	})
+}
+
+// TestRequireAPI: with API_GATEWAY_ID set, an event from another HTTP API (or one naming none,
+// as a hand-made test event does) is refused in Graph's envelope before the handler sees it,
+// and logged as an error; the configured API's events pass.
+func TestRequireAPI(t *testing.T) {
+	reached := 0
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { reached++; w.WriteHeader(http.StatusNoContent) })
+	logs := &syncBuffer{}
+	l := NewLambda(h, slog.New(slog.NewJSONHandler(logs, nil))).RequireAPI("a1b2c3d4e5")
+	for _, id := range []string{"zz9y8x7w6v", "", "A1B2C3D4E5"} {
+		ev := httpEvent("PUT", "/v1.0/users/"+bobOID+"/photo/$value")
+		ev.RequestContext.APIID = id
+		ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: map[string]string{"oid": doraOID, "roles": "[Photos.ReadWrite.All]"}},
+		}
+		res := l.Serve(context.Background(), ev)
+		var env envelope
+		if res.StatusCode != http.StatusForbidden || json.Unmarshal([]byte(res.Body), &env) != nil ||
+			env.Error.InnerError.Reason != ReasonWrongAPI || env.Error.InnerError.RequestID != "req-1" {
+			t.Errorf("apiId %q: %d %s, want 403 %s", id, res.StatusCode, res.Body, ReasonWrongAPI)
+		}
+	}
+	if reached != 0 {
+		t.Fatalf("the handler saw %d events of another API", reached)
+	}
+	if lines := logs.lines(t); len(lines) != 3 || lines[0]["level"] != "ERROR" || lines[0]["reason"] != ReasonWrongAPI || lines[0]["api_id"] != "zz9y8x7w6v" {
+		t.Errorf("log lines %v", lines)
+	}
+	ev := httpEvent("GET", "/x")
+	ev.RequestContext.APIID = "a1b2c3d4e5"
+	if res := l.Serve(context.Background(), ev); res.StatusCode != http.StatusNoContent || reached != 1 {
+		t.Errorf("own API: %d, handler reached %d times", res.StatusCode, reached)
+	}
+	// Unset, nothing is checked (the default, and the local stack before it sets one).
+	if res := NewLambda(h, nil).Serve(context.Background(), httpEvent("GET", "/x")); res.StatusCode != http.StatusNoContent {
+		t.Errorf("no API id configured: %d", res.StatusCode)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -51,26 +52,31 @@ func RequestIDFromContext(ctx context.Context) string {
 	return id
 }
 
-// Caller is the signed-in identity a request acts for.
+// Caller is the identity a request acts for: a signed-in user (a delegated token, which
+// carries scp) or an application on its own (an app-only token: no scp, idtyp "app").
 type Caller struct {
-	OID   string   // Entra object id (oid): what "me" means
-	Names []string // upn and preferred_username, when present
-	Roles []string // app roles (roles claim)
+	OID     string   // Entra object id (oid): the user, or the calling app's service principal
+	Names   []string // upn and preferred_username, when present (delegated tokens only)
+	Roles   []string // app roles (roles claim)
+	Scopes  []string // delegated scopes (scp claim); none in an app-only token
+	AppOnly bool     // no user signed in: "me" and self-service mean nothing
 }
 
 // HasRole reports whether the caller holds the app role (role names compare exactly, as Entra
 // issues them).
-func (c Caller) HasRole(role string) bool {
-	for _, r := range c.Roles {
-		if r == role {
-			return true
-		}
-	}
-	return false
+func (c Caller) HasRole(role string) bool { return role != "" && slices.Contains(c.Roles, role) }
+
+// HasScope reports whether a delegated token grants the scope (exact, as Entra issues them).
+func (c Caller) HasScope(scope string) bool {
+	return !c.AppOnly && scope != "" && slices.Contains(c.Scopes, scope)
 }
 
 // callerFrom reads the caller from claims. No claims is ReasonNoIdentity; claims without a
-// GUID oid, or with unreadable roles or names, are ReasonBadClaims. Both are 401.
+// GUID oid, or with unreadable roles, scopes or names, are ReasonBadClaims. Both are 401.
+//
+// A token is app-only when it says so (idtyp "app", an optional claim) or carries no scp:
+// Entra puts scp in every delegated access token and never in an app-only one, so a token
+// without it cannot speak for a user, whatever name claims it has.
 func callerFrom(c Claims, ok bool) (Caller, *Error) {
 	if !ok || len(c) == 0 {
 		return Caller{}, &Error{Status: http.StatusUnauthorized, Code: "InvalidAuthenticationToken", Reason: ReasonNoIdentity,
@@ -85,6 +91,21 @@ func callerFrom(c Claims, ok bool) (Caller, *Error) {
 		return Caller{}, bad("oid is missing or not an object id")
 	}
 	caller := Caller{OID: strings.ToLower(oid)}
+	for _, k := range []string{"roles", "scp"} {
+		v, present := c[k]
+		if !present {
+			continue
+		}
+		names, err := parseNames(v)
+		if err != nil {
+			return Caller{}, bad(k + ": " + err.Error())
+		}
+		if k == "roles" {
+			caller.Roles = names
+		} else {
+			caller.Scopes = names
+		}
+	}
 	for _, k := range []string{"upn", "preferred_username"} {
 		v, present := c[k]
 		if !present {
@@ -95,12 +116,10 @@ func callerFrom(c Claims, ok bool) (Caller, *Error) {
 		}
 		caller.Names = append(caller.Names, v)
 	}
-	if v, present := c["roles"]; present {
-		roles, err := parseRoles(v)
-		if err != nil {
-			return Caller{}, bad("roles: " + err.Error())
-		}
-		caller.Roles = roles
+	caller.AppOnly = len(caller.Scopes) == 0 || strings.EqualFold(strings.TrimSpace(c["idtyp"]), "app")
+	if caller.AppOnly {
+		// No user: names and scopes in such a token speak for nobody.
+		caller.Names, caller.Scopes = nil, nil
 	}
 	return caller, nil
 }
@@ -138,9 +157,9 @@ func usableName(s string) bool {
 	return true
 }
 
-// parseRoles reads the roles claim in the forms it arrives in: API Gateway's flattened
-// "[a b c]", a JSON array `["a","b"]`, or a bare space-separated list.
-func parseRoles(v string) ([]string, error) {
+// parseNames reads the roles or scp claim in the forms it arrives in: API Gateway's flattened
+// "[a b c]", a JSON array `["a","b"]`, or a bare space-separated list (scp as Entra writes it).
+func parseNames(v string) ([]string, error) {
 	v = strings.TrimSpace(v)
 	switch {
 	case v == "":
@@ -150,52 +169,86 @@ func parseRoles(v string) ([]string, error) {
 		if err := json.Unmarshal([]byte(v), &roles); err != nil {
 			return nil, errors.New("not a JSON array of strings")
 		}
-		return checkRoles(roles)
+		return checkNames(roles)
 	case strings.HasPrefix(v, "["):
 		if !strings.HasSuffix(v, "]") {
 			return nil, errors.New("\"[\" without \"]\"")
 		}
-		return checkRoles(strings.Fields(v[1 : len(v)-1]))
+		return checkNames(strings.Fields(v[1 : len(v)-1]))
 	case strings.ContainsAny(v, "[]\""):
 		return nil, errors.New("unexpected brackets or quotes")
 	}
-	return checkRoles(strings.Fields(v))
+	return checkNames(strings.Fields(v))
 }
 
-func checkRoles(roles []string) ([]string, error) {
-	if len(roles) == 0 {
+func checkNames(names []string) ([]string, error) {
+	if len(names) == 0 {
 		return nil, nil
 	}
-	for _, r := range roles {
+	for _, r := range names {
 		if !usableName(r) || strings.ContainsAny(r, "[]\",") {
-			return nil, fmt.Errorf("role %q is not a role name", clip(r, 40))
+			return nil, fmt.Errorf("%q is not a role or scope name", clip(r, 40))
 		}
 	}
-	return roles, nil
+	return names, nil
 }
 
-// authorise decides whether caller may read, write or delete t's photo, and returns the target
-// to send to Graph. "me" forms resolve to the caller's users/{oid}. Callers may use their own
-// photo and their own contacts' photos, named by oid, upn or preferred_username
-// (case-insensitive); such targets are sent to Graph as users/{oid}/…, so a name claim that
-// happens to equal another account's UPN can never reach that account. Everything else needs
-// the admin role.
-func authorise(caller Caller, t graph.Target, adminRole string) (graph.Target, *Error) {
-	if t.IsMe() {
+// access is what a request does with a photo.
+type access int
+
+const (
+	accessRead  access = iota // GET …/photo and …/photo/$value
+	accessWrite               // PUT, PATCH, DELETE, and POST /v1.0/uploads (a grant to write)
+)
+
+// Policy is who may do what (README, "Trust model"); the authorisation matrix test states it
+// once more, independently, for every kind of caller, target and method.
+type Policy struct {
+	// AdminRole is the app role that may use any target (API_ADMIN_ROLE). Empty: nobody may.
+	AdminRole string
+	// UserScope is the delegated scope every write by a signed-in user needs (API_USER_SCOPE).
+	UserScope string
+}
+
+// authorise decides whether caller may read or write t's photo, and returns the target to send
+// to Graph:
+//
+//   - "me" needs a signed-in user: an app-only token gets 403 (ReasonAppOnlyMe);
+//   - a signed-in user may use their own photo and their own contacts' photos, named by me, oid,
+//     upn or preferred_username (case-insensitive); such targets are sent to Graph as
+//     users/{oid}/…, so a name claim that happens to equal another account's UPN can never reach
+//     that account. Any other target needs the admin role, in a user's or an app's token;
+//   - a signed-in user's writes and deletes need the user scope as well (ReasonScopeRequired):
+//     a delegated token acts for its user only as far as its scopes reach, admins included. An
+//     app-only token writes with the admin role alone, as Graph's application permissions do.
+func authorise(caller Caller, t graph.Target, a access, p Policy) (graph.Target, *Error) {
+	if t.IsMe() && caller.AppOnly {
+		return graph.Target{}, &Error{Status: http.StatusForbidden, Code: "Authorization_RequestDenied", Reason: ReasonAppOnlyMe,
+			Message: "me needs a signed-in user, and this is an app-only token: name the user, group or contact instead (users/{id})"}
+	}
+	own := !caller.AppOnly && (t.IsMe() || (t.Kind() == graph.KindUser || t.Kind() == graph.KindContact) && caller.isSelf(t.User()))
+	if !own && !caller.HasRole(p.AdminRole) {
+		msg := fmt.Sprintf("you may use only your own photo and your own contacts' photos; any other %s needs the %s app role", t.Kind(), p.AdminRole)
+		if caller.AppOnly {
+			msg = fmt.Sprintf("an app-only token may use photos only with the %s app role", p.AdminRole)
+		}
+		return graph.Target{}, &Error{Status: http.StatusForbidden, Code: "Authorization_RequestDenied", Reason: ReasonForbidden, Message: msg}
+	}
+	if a == accessWrite && !caller.AppOnly && !caller.HasScope(p.UserScope) {
+		return graph.Target{}, &Error{Status: http.StatusForbidden, Code: "Authorization_RequestDenied", Reason: ReasonScopeRequired,
+			Message: fmt.Sprintf("writing or deleting a photo needs the %s scope in the access token: sign in through an app that requests it", p.UserScope)}
+	}
+	switch {
+	case t.IsMe():
 		resolved, err := t.ForCaller(caller.OID)
 		if err != nil {
 			return graph.Target{}, failure("bad_target", false, 0, err)
 		}
 		return resolved, nil
-	}
-	if (t.Kind() == graph.KindUser || t.Kind() == graph.KindContact) && caller.isSelf(t.User()) {
+	case own:
 		return asCaller(t, caller.OID)
 	}
-	if adminRole != "" && caller.HasRole(adminRole) {
-		return t, nil
-	}
-	return graph.Target{}, &Error{Status: http.StatusForbidden, Code: "Authorization_RequestDenied", Reason: ReasonForbidden,
-		Message: fmt.Sprintf("you may use only your own photo and your own contacts' photos; any other %s needs the %s app role", t.Kind(), adminRole)}
+	return t, nil
 }
 
 func (c Caller) isSelf(user string) bool {

@@ -19,6 +19,9 @@ const (
 	ReasonNoIdentity      = "no_identity"            // 401: no JWT claims reached the function
 	ReasonBadClaims       = "bad_claims"             // 401: claims without a usable oid, or unreadable roles/names
 	ReasonForbidden       = "forbidden"              // 403: the caller may not touch this target
+	ReasonScopeRequired   = "scope_required"         // 403: a user's token without the write scope (API_USER_SCOPE) tried to write
+	ReasonAppOnlyMe       = "app_only_me"            // 403: "me" with an app-only token, which has no user
+	ReasonWrongAPI        = "wrong_api"              // 403: the event came from another HTTP API than API_GATEWAY_ID
 	ReasonNoRoute         = "no_route"               // 404: not one of the photo routes
 	ReasonMethod          = "method_not_allowed"     // 405
 	ReasonBodyTooLarge    = "body_too_large"         // 413: over the inline limit (use POST /v1.0/uploads)

@@ -55,7 +55,7 @@ func entraClaims(oid, name string, extra map[string]string) Claims {
 		"aud": "api://graphphoto", "iss": "https://login.microsoftonline.com/" + tenantID + "/v2.0",
 		"iat": "1764384900", "nbf": "1764384900", "exp": "1764388800", "ver": "2.0",
 		"tid": tenantID, "oid": oid, "sub": "vLt7p0Wq3" + oid[:8], "azp": "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-		"name": name, "scp": "Photos.Upload",
+		"name": name, "scp": "Photos.Write",
 	}
 	for k, v := range extra {
 		c[k] = v

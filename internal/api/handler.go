@@ -8,7 +8,7 @@
 //	GET       /v1.0/{target}/photo/$value   the stored photo
 //	GET       /v1.0/{target}/photo          its metadata
 //	DELETE    /v1.0/{target}/photo/$value   users and groups only (Graph deletes nothing else)
-//	POST      /v1.0/uploads                 {"target"} → a presigned S3 PUT for larger originals
+//	POST      /v1.0/uploads                 {"target","size"} → a single-use presigned S3 PUT of that size
 //
 // Nothing else exists: it is not a Graph proxy. Errors use Graph's envelope with a stable
 // reason in innerError.reason; every response carries a request-id header.
@@ -41,6 +41,10 @@ import (
 // about 290 KB for headers and the request context. Larger originals go through POST
 // /v1.0/uploads.
 const DefaultMaxInlineBytes = 4_500_000
+
+// DefaultUserScope is the delegated scope writes need when Options.UserScope is empty; the
+// README's Entra setup exposes it on the API's app registration.
+const DefaultUserScope = "Photos.Write"
 
 // maxJSONBody bounds the body of POST /v1.0/uploads.
 const maxJSONBody = 16 << 10
@@ -79,6 +83,9 @@ type Options struct {
 	// AdminRole is the app role that may use any target (config API_ADMIN_ROLE). Empty means
 	// nobody may use targets other than their own.
 	AdminRole string
+	// UserScope is the delegated scope a signed-in user's writes and deletes need (config
+	// API_USER_SCOPE); default DefaultUserScope.
+	UserScope string
 	// MaxInlineBytes bounds PUT/PATCH bodies; default DefaultMaxInlineBytes, and never more than
 	// Photos.MaxSourceBytes().
 	MaxInlineBytes int
@@ -114,6 +121,9 @@ func New(opts Options) (*Handler, error) {
 	}
 	if opts.TargetMetadataKey == "" {
 		opts.TargetMetadataKey = "graph-target"
+	}
+	if opts.UserScope == "" {
+		opts.UserScope = DefaultUserScope
 	}
 	opts.TargetMetadataKey = strings.ToLower(opts.TargetMetadataKey)
 	if opts.Logger == nil {
@@ -268,6 +278,9 @@ func (h *Handler) route(x *exchange) {
 		return
 	}
 	x.add(slog.String("caller", caller.OID))
+	if caller.AppOnly {
+		x.add(slog.Bool("app_only", true))
+	}
 	if kind == routeUploads {
 		h.upload(x, caller)
 		return
@@ -277,7 +290,11 @@ func (h *Handler) route(x *exchange) {
 		h.fail(x, failure("bad_target", false, 0, err))
 		return
 	}
-	t, aerr = authorise(caller, t, h.opts.AdminRole)
+	a := accessWrite
+	if x.r.Method == http.MethodGet {
+		a = accessRead
+	}
+	t, aerr = authorise(caller, t, a, h.policy())
 	if aerr != nil {
 		h.fail(x, aerr)
 		return
@@ -293,6 +310,10 @@ func (h *Handler) route(x *exchange) {
 	default:
 		h.put(x, t)
 	}
+}
+
+func (h *Handler) policy() Policy {
+	return Policy{AdminRole: h.opts.AdminRole, UserScope: h.opts.UserScope}
 }
 
 func methodAllowed(allow, method string) bool {

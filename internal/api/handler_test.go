@@ -71,7 +71,7 @@ func TestGraphClientUploadsUnchanged(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	f := newFixture(t, clientSecret, func(o *Options) { o.MaxInlineBytes = 64 << 10 })
-	admin := Claims{"oid": doraOID, "roles": "[Photos.ReadWrite.All]"}
+	admin := Claims{"oid": doraOID, "upn": "dora@contoso.com", "roles": "[Photos.ReadWrite.All]", "scp": "Photos.Write"}
 	jpeg := map[string]string{"Content-Type": "image/jpeg"}
 	small := sourceJPEG(100, 100)
 	tests := []struct {

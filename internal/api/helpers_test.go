@@ -163,7 +163,7 @@ func graphError(t *testing.T, rec *httptest.ResponseRecorder) envelope {
 }
 
 func aliceClaims() Claims {
-	return Claims{"oid": aliceOID, "upn": "alice@contoso.com", "tid": tenantID, "scp": "Photos.Upload"}
+	return Claims{"oid": aliceOID, "upn": "alice@contoso.com", "tid": tenantID, "scp": "Photos.Write"}
 }
 
 // moduleRoot walks up from the working directory to go.mod.

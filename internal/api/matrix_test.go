@@ -4,34 +4,69 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/graphphoto/graphphoto/internal/graph"
+	"github.com/graphphoto/graphphoto/internal/photo"
 )
 
-// TestAuthorisationMatrix runs every caller against every target form with every method,
-// through the handler, the real normaliser and the Graph emulator. The expectation is restated
-// independently of authorise: a caller may use a target when it holds the admin role or owns
-// the target (me forms are the caller's own); identities that cannot be read get 401.
+// TestAuthorisationMatrix is the one statement of who may do what through the API. It runs
+// every kind of caller against every target form with every method, the presigned-upload grant
+// included, through the handler, the real normaliser and the Graph emulator. The expectation is
+// restated here independently of authorise:
+//
+//   - identities that cannot be read get 401;
+//   - "me" needs a signed-in user: an app-only token gets 403 app_only_me;
+//   - a signed-in user may read their own photo and their own contacts' photos (me forms, or
+//     their oid, upn or preferred_username); the admin app role reads anyone's;
+//   - writing (PUT, PATCH, DELETE, POST /v1.0/uploads) needs the same plus, in a signed-in
+//     user's token, the write scope (403 scope_required without it, admins included); an
+//     app-only token writes with the admin role alone;
+//   - anything else is 403 forbidden, and a refused request never reaches Graph.
 func TestAuthorisationMatrix(t *testing.T) {
+	const appOID = "e7e70000-0000-4000-8000-0000000000a9" // a client app's service principal
 	type caller struct {
 		name   string
 		claims Claims
 		oid    string // "" when the claims must be refused
-		admin  bool
+		user   bool   // a signed-in user (delegated token); false: app-only
+		admin  bool   // holds the admin app role
+		write  bool   // a user's token carries the write scope
 		reason string // 401 reason when oid == ""
 	}
 	callers := []caller{
-		{name: "alice-upn", claims: aliceClaims(), oid: aliceOID},
-		{name: "alice-preferred-username", claims: Claims{"oid": strings.ToUpper(aliceOID), "preferred_username": "Alice@Contoso.COM"}, oid: aliceOID},
-		{name: "bob-other-roles", claims: Claims{"oid": bobOID, "upn": "bob@contoso.com", "roles": "[Photos.Read Directory.Read]"}, oid: bobOID},
-		{name: "admin-flat-roles", claims: Claims{"oid": doraOID, "upn": "dora@contoso.com", "roles": "[Other.Role Photos.ReadWrite.All]"}, oid: doraOID, admin: true},
-		{name: "admin-json-roles", claims: Claims{"oid": doraOID, "roles": `["Photos.ReadWrite.All","Other.Role"]`}, oid: doraOID, admin: true},
+		{name: "alice-upn", claims: aliceClaims(), oid: aliceOID, user: true, write: true},
+		{name: "alice-preferred-username", claims: Claims{"oid": strings.ToUpper(aliceOID), "preferred_username": "Alice@Contoso.COM", "scp": "User.Read Photos.Write"},
+			oid: aliceOID, user: true, write: true},
+		{name: "alice-read-scope-only", claims: Claims{"oid": aliceOID, "upn": "alice@contoso.com", "scp": "Photos.Read"}, oid: aliceOID, user: true},
+		{name: "alice-scope-of-another-case", claims: Claims{"oid": aliceOID, "upn": "alice@contoso.com", "scp": "photos.write"}, oid: aliceOID, user: true},
+		{name: "bob-other-roles", claims: Claims{"oid": bobOID, "upn": "bob@contoso.com", "roles": "[Photos.Read Directory.Read]", "scp": "Photos.Write"},
+			oid: bobOID, user: true, write: true},
+		{name: "admin-flat-roles", claims: Claims{"oid": doraOID, "upn": "dora@contoso.com", "roles": "[Other.Role Photos.ReadWrite.All]", "scp": "Photos.Write"},
+			oid: doraOID, user: true, admin: true, write: true},
+		{name: "admin-json-roles-and-scopes", claims: Claims{"oid": doraOID, "roles": `["Photos.ReadWrite.All","Other.Role"]`, "scp": `["User.Read","Photos.Write"]`},
+			oid: doraOID, user: true, admin: true, write: true},
+		{name: "admin-without-write-scope", claims: Claims{"oid": doraOID, "upn": "dora@contoso.com", "roles": "[Photos.ReadWrite.All]", "scp": "User.Read"},
+			oid: doraOID, user: true, admin: true},
+		{name: "app-admin", claims: Claims{"oid": appOID, "sub": appOID, "idtyp": "app", "roles": "[Photos.ReadWrite.All]"}, oid: appOID, admin: true},
+		{name: "app-admin-without-idtyp", claims: Claims{"oid": appOID, "roles": "[Photos.ReadWrite.All]"}, oid: appOID, admin: true},
+		{name: "app-without-role", claims: Claims{"oid": appOID, "idtyp": "app"}, oid: appOID},
+		// Name claims in a token without scp speak for nobody: no self-service through them.
+		{name: "app-with-user-names", claims: Claims{"oid": appOID, "upn": "alice@contoso.com", "preferred_username": "alice@contoso.com"}, oid: appOID},
+		{name: "app-with-alice-oid", claims: Claims{"oid": aliceOID, "upn": "alice@contoso.com", "idtyp": "app", "scp": "Photos.Write"}, oid: aliceOID},
 		{name: "no-claims", claims: nil, reason: ReasonNoIdentity},
 		{name: "empty-claims", claims: Claims{}, reason: ReasonNoIdentity},
-		{name: "malformed-oid", claims: Claims{"oid": "alice", "upn": "alice@contoso.com"}, reason: ReasonBadClaims},
+		{name: "malformed-oid", claims: Claims{"oid": "alice", "upn": "alice@contoso.com", "scp": "Photos.Write"}, reason: ReasonBadClaims},
 		{name: "malformed-roles", claims: Claims{"oid": doraOID, "roles": "[Photos.ReadWrite.All"}, reason: ReasonBadClaims},
 		{name: "malformed-json-roles", claims: Claims{"oid": doraOID, "roles": `["Photos.ReadWrite.All",]`}, reason: ReasonBadClaims},
-		{name: "malformed-upn", claims: Claims{"oid": aliceOID, "upn": "alice@contoso.com/../bob"}, reason: ReasonBadClaims},
+		{name: "malformed-scopes", claims: Claims{"oid": aliceOID, "upn": "alice@contoso.com", "scp": `["Photos.Write"`}, reason: ReasonBadClaims},
+		{name: "malformed-upn", claims: Claims{"oid": aliceOID, "upn": "alice@contoso.com/../bob", "scp": "Photos.Write"}, reason: ReasonBadClaims},
 	}
 	type target struct {
 		name  string
@@ -45,6 +80,9 @@ func TestAuthorisationMatrix(t *testing.T) {
 		// mailbox is whose mailbox holds a contact: through "me", other callers name a contact
 		// they do not have.
 		mailbox string
+		// as is the target the API names for its owner, when it is not photo (a contact in a
+		// folder keeps its folder; the emulator stores it by contact).
+		as string
 	}
 	targets := []target{
 		{name: "self-by-oid", path: "users/" + aliceOID, owner: aliceOID, kind: "user", photo: "users/OWNER", viaOID: true},
@@ -54,7 +92,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 		{name: "me-contact", path: "me/contacts/" + aliceContact, owner: "me", kind: "contact", photo: "users/OWNER/contacts/" + aliceContact,
 			mailbox: aliceOID},
 		{name: "me-folder-contact", path: "me/contactfolders/" + aliceFolder + "/contacts/" + aliceContact, owner: "me", kind: "contact",
-			photo: "users/OWNER/contacts/" + aliceContact, mailbox: aliceOID},
+			photo: "users/OWNER/contacts/" + aliceContact, mailbox: aliceOID, as: "users/OWNER/contactfolders/" + aliceFolder + "/contacts/" + aliceContact},
 		{name: "own-contact-by-upn", path: "users/alice@contoso.com/contacts/" + aliceContact, owner: aliceOID, kind: "contact",
 			photo: "users/OWNER/contacts/" + aliceContact, viaOID: true, mailbox: aliceOID},
 		{name: "other-user", path: "users/bob@contoso.com", owner: bobOID, kind: "user", photo: "users/OWNER", viaOID: true},
@@ -63,60 +101,92 @@ func TestAuthorisationMatrix(t *testing.T) {
 		{name: "group", path: "groups/" + groupID, kind: "group", photo: "groups/" + groupID},
 	}
 	src := sourceJPEG(300, 200)
+	presigner := s3.NewPresignClient(s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://127.0.0.1:9"), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIAMATRIXTEST", "matrix/test/secret", "")}))
 
+	type request struct {
+		method, path string
+		body         []byte
+		write        bool
+	}
 	for _, c := range callers {
 		for _, tg := range targets {
 			t.Run(c.name+"/"+tg.name, func(t *testing.T) {
-				f := newFixture(t, clientSecret, nil)
+				f := newFixture(t, clientSecret, func(o *Options) {
+					o.Uploads, o.UploadBucket, o.UploadPrefix = presigner, uploadBucket, "uploads/"
+				})
 				value := "/v1.0/" + tg.path + "/photo/$value"
 				meta := "/v1.0/" + tg.path + "/photo"
 				jpeg := map[string]string{"Content-Type": "image/jpeg"}
-				requests := []struct{ method, path string }{
-					{http.MethodGet, meta}, {http.MethodPut, value}, {http.MethodGet, value}, {http.MethodPatch, value}, {http.MethodDelete, value},
+				grant := []byte(`{"target":"` + tg.path + `","size":123456}`)
+				requests := []request{
+					{http.MethodGet, meta, nil, false}, {http.MethodPut, value, src, true}, {http.MethodGet, value, nil, false},
+					{http.MethodPatch, value, src, true}, {http.MethodDelete, value, nil, true}, {http.MethodPost, "/v1.0/uploads", grant, true},
+				}
+				do := func(rq request) *httptest.ResponseRecorder {
+					h := jpeg
+					if rq.method == http.MethodPost {
+						h = map[string]string{"Content-Type": "application/json"}
+					}
+					return f.do(t, c.claims, rq.method, rq.path, rq.body, h)
+				}
+				refused := func(rq request, status int, code, reason string) {
+					t.Helper()
+					rec := do(rq)
+					if rec.Code != status {
+						t.Fatalf("%s %s = %d, want %d %s: %s", rq.method, rq.path, rec.Code, status, reason, rec.Body)
+					}
+					if env := graphError(t, rec); env.Error.InnerError.Reason != reason || env.Error.Code != code {
+						t.Errorf("%s %s: code %q reason %q, want %s %s", rq.method, rq.path, env.Error.Code, env.Error.InnerError.Reason, code, reason)
+					}
 				}
 
 				if c.oid == "" {
 					for _, rq := range requests {
-						rec := f.do(t, c.claims, rq.method, rq.path, src, jpeg)
-						if rec.Code != http.StatusUnauthorized {
-							t.Fatalf("%s %s = %d, want 401: %s", rq.method, rq.path, rec.Code, rec.Body)
-						}
-						if env := graphError(t, rec); env.Error.InnerError.Reason != c.reason || env.Error.Code != "InvalidAuthenticationToken" {
-							t.Errorf("%s %s: code %q reason %q, want InvalidAuthenticationToken %q", rq.method, rq.path, env.Error.Code, env.Error.InnerError.Reason, c.reason)
-						}
+						refused(rq, http.StatusUnauthorized, "InvalidAuthenticationToken", c.reason)
 					}
 					assertNoGraphCalls(t, f)
 					return
 				}
-
+				if tg.owner == "me" && !c.user {
+					for _, rq := range requests {
+						refused(rq, http.StatusForbidden, "Authorization_RequestDenied", ReasonAppOnlyMe)
+					}
+					assertNoGraphCalls(t, f)
+					return
+				}
 				owner := tg.owner
 				if owner == "me" {
 					owner = c.oid
 				}
-				allowed := c.admin || (owner != "" && owner == c.oid)
-				if !allowed {
+				own := c.user && owner != "" && owner == c.oid
+				readOK := own || c.admin
+				writeOK := readOK && (!c.user || c.write)
+				if !readOK {
 					for _, rq := range requests {
-						rec := f.do(t, c.claims, rq.method, rq.path, src, jpeg)
-						if rec.Code != http.StatusForbidden {
-							t.Fatalf("%s %s = %d, want 403: %s", rq.method, rq.path, rec.Code, rec.Body)
-						}
-						if env := graphError(t, rec); env.Error.InnerError.Reason != ReasonForbidden {
-							t.Errorf("reason %q, want %q", env.Error.InnerError.Reason, ReasonForbidden)
-						}
+						refused(rq, http.StatusForbidden, "Authorization_RequestDenied", ReasonForbidden)
 					}
 					assertNoGraphCalls(t, f)
 					return
 				}
 
 				if tg.mailbox != "" && tg.mailbox != owner {
-					// Allowed, but the caller's mailbox has no such contact: Graph's 404 passes through.
+					// Allowed, but the caller's mailbox has no such contact: Graph's 404 passes
+					// through (a grant is only a signed URL: the S3 path meets the 404 later).
 					for _, rq := range requests {
-						rec := f.do(t, c.claims, rq.method, rq.path, src, jpeg)
-						want, reason := http.StatusNotFound, "target_not_found"
-						if rq.method == http.MethodDelete {
-							want, reason = http.StatusMethodNotAllowed, ReasonDeleteContact
+						if rq.write && !writeOK {
+							refused(rq, http.StatusForbidden, "Authorization_RequestDenied", ReasonScopeRequired)
+							continue
 						}
-						if rec.Code != want || graphError(t, rec).Error.InnerError.Reason != reason {
+						rec := do(rq)
+						want, reason := http.StatusNotFound, "target_not_found"
+						switch rq.method {
+						case http.MethodDelete:
+							want, reason = http.StatusMethodNotAllowed, ReasonDeleteContact
+						case http.MethodPost:
+							want, reason = http.StatusOK, ""
+						}
+						if rec.Code != want || (reason != "" && graphError(t, rec).Error.InnerError.Reason != reason) {
 							t.Fatalf("%s %s = %d %s, want %d %s", rq.method, rq.path, rec.Code, rec.Body, want, reason)
 						}
 					}
@@ -124,6 +194,52 @@ func TestAuthorisationMatrix(t *testing.T) {
 				}
 
 				photoKey := strings.ReplaceAll(tg.photo, "OWNER", owner)
+				as := tg.photo
+				if tg.as != "" {
+					as = tg.as
+				}
+				wantTarget := strings.ReplaceAll(as, "OWNER", c.oid) // the caller's own, addressed by oid
+				if !own {
+					parsed, err := graph.ParseTarget(tg.path)
+					if err != nil {
+						t.Fatal(err)
+					}
+					wantTarget = parsed.String()
+				}
+
+				if !writeOK {
+					// Reads work (a photo is put there first, as an admin would); every write is
+					// refused for want of the scope and reaches nothing.
+					seedTarget, err := graph.ParseTarget(photoKey)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if o := f.handler.opts.Photos.Run(t.Context(), seedTarget, src); o.Status != photo.StatusSynced {
+						t.Fatalf("seeding %s: %+v", photoKey, o)
+					}
+					seeded, _ := f.graph.Photo(tenantID, photoKey)
+					f.graph.ResetRequests()
+					for _, rq := range requests {
+						if rq.write {
+							refused(rq, http.StatusForbidden, "Authorization_RequestDenied", ReasonScopeRequired)
+						}
+					}
+					assertNoGraphCalls(t, f)
+					if rec := do(requests[2]); rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), seeded.Data) {
+						t.Fatalf("GET value = %d, %d bytes; want 200 with the %d stored bytes", rec.Code, rec.Body.Len(), len(seeded.Data))
+					}
+					var m PhotoMeta
+					if rec := do(requests[0]); rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &m) != nil || m.ETag != seeded.ETag {
+						t.Fatalf("GET meta = %d %s; want 200 with etag %q", rec.Code, rec.Body, seeded.ETag)
+					}
+					if own && tg.viaOID {
+						if p := lastGraphPath(f, http.MethodGet); !strings.Contains(p, "/users/"+c.oid) {
+							t.Errorf("Graph was read at %s, want the caller's oid in the path", p)
+						}
+					}
+					return
+				}
+
 				// Before any write the target has no photo.
 				if rec := f.do(t, c.claims, http.MethodGet, meta, nil, nil); rec.Code != http.StatusNotFound {
 					t.Fatalf("GET photo before a write = %d, want 404: %s", rec.Code, rec.Body)
@@ -145,7 +261,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 					t.Errorf("PUT answered %+v; stored %d bytes %dx%d", put, len(stored.Data), stored.Width, stored.Height)
 				}
 				if tg.viaOID && owner == c.oid {
-					if put.Target != strings.ReplaceAll(tg.photo, "OWNER", c.oid) {
+					if put.Target != wantTarget {
 						t.Errorf("target = %q, want the caller's own addressed by oid", put.Target)
 					}
 					if p := lastGraphPath(f, http.MethodPut); !strings.Contains(p, "/users/"+c.oid) {
@@ -169,6 +285,12 @@ func TestAuthorisationMatrix(t *testing.T) {
 				}
 				if again, _ := f.graph.Photo(tenantID, photoKey); again.Width != 240 {
 					t.Errorf("after PATCH the stored photo is %dx%d, want 240x240", again.Width, again.Height)
+				}
+				// POST /v1.0/uploads: a grant to write, for the same resolved target.
+				rec = do(requests[5])
+				var up Upload
+				if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &up) != nil || up.Target != wantTarget {
+					t.Fatalf("POST /v1.0/uploads = %d %s; want 200 for %s", rec.Code, rec.Body, wantTarget)
 				}
 				// DELETE: users only; Graph refuses apps a group's, and has none for contacts.
 				rec = f.do(t, c.claims, http.MethodDelete, value, nil, nil)

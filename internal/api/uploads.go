@@ -36,20 +36,26 @@ type UploadRequest struct {
 	// FileName is kept (cleaned) as the last part of the object key, for people reading the
 	// bucket; optional.
 	FileName string `json:"fileName,omitempty"`
-	// Size, when given, is signed as the upload's Content-Length, so the URL takes exactly that
-	// many bytes; it must not exceed the source limit. Without it the S3 path still refuses
-	// oversized objects from their HeadObject size.
-	Size int64 `json:"size,omitempty"`
+	// Size is the original's exact length in bytes, 1 to the source limit; required. It is
+	// signed as the upload's Content-Length, so the grant takes exactly that many bytes.
+	Size int64 `json:"size"`
 }
 
 // Upload is the answer to POST /v1.0/uploads: send the original with Method to URL with exactly
-// Headers (they are signed, the target header included, so it cannot be changed).
+// Headers (they are signed, so none can be changed or left out). A grant allows one PUT of
+// exactly Size bytes to one fresh key, before ExpiresAt:
+//   - content-length is signed: S3 refuses another length (403 SignatureDoesNotMatch);
+//   - x-amz-meta-graph-target is signed: the target cannot be changed;
+//   - if-none-match: * is signed: S3 stores the object only if the key does not exist yet, so
+//     a second PUT through the same grant is refused (412 PreconditionFailed) and cannot write
+//     a second photo around the API's throttle.
 type Upload struct {
 	URL       string            `json:"url"`
 	Method    string            `json:"method"`
 	Headers   map[string]string `json:"headers"`
 	Key       string            `json:"key"`
 	Target    string            `json:"target"`
+	Size      int64             `json:"size"` // the only length the grant takes
 	MaxBytes  int               `json:"maxBytes"`
 	ExpiresAt time.Time         `json:"expiresAt"`
 }
@@ -75,7 +81,7 @@ func (h *Handler) upload(x *exchange, caller Caller) {
 		h.fail(x, failure("bad_target", false, 0, err))
 		return
 	}
-	t, aerr := authorise(caller, t, h.opts.AdminRole)
+	t, aerr := authorise(caller, t, accessWrite, h.policy())
 	if aerr != nil {
 		h.fail(x, aerr)
 		return
@@ -83,8 +89,9 @@ func (h *Handler) upload(x *exchange, caller Caller) {
 	x.add(slog.String("target", t.String()))
 	maxBytes := h.opts.Photos.MaxSourceBytes()
 	switch {
-	case req.Size < 0:
-		h.fail(x, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody, Message: "size must not be negative"})
+	case req.Size <= 0:
+		h.fail(x, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody,
+			Message: `the body names no size: send the original's exact length in bytes, {"target": "me", "size": 123456}`})
 		return
 	case req.Size > int64(maxBytes):
 		h.fail(x, &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Reason: photo.ReasonSourceTooLarge,
@@ -93,14 +100,14 @@ func (h *Handler) upload(x *exchange, caller Caller) {
 	}
 	key := h.opts.UploadPrefix + randomHex(16) + "/" + cleanFileName(req.FileName)
 	// The S3 path parses the metadata with graph.ParseTarget, which takes the escaped form; it
-	// is plain ASCII, as a signed header value must be.
+	// is plain ASCII, as a signed header value must be. The key is fresh (128 random bits), so
+	// If-None-Match: * lets exactly one PUT through; S3 and versitygw both evaluate it.
 	in := &s3.PutObjectInput{
-		Bucket:   aws.String(h.opts.UploadBucket),
-		Key:      aws.String(key),
-		Metadata: map[string]string{h.opts.TargetMetadataKey: t.Path()},
-	}
-	if req.Size > 0 {
-		in.ContentLength = aws.Int64(req.Size)
+		Bucket:        aws.String(h.opts.UploadBucket),
+		Key:           aws.String(key),
+		Metadata:      map[string]string{h.opts.TargetMetadataKey: t.Path()},
+		ContentLength: aws.Int64(req.Size),
+		IfNoneMatch:   aws.String("*"),
 	}
 	signed, err := h.opts.Uploads.PresignPutObject(x.r.Context(), in, s3.WithPresignExpires(h.opts.UploadURLTTL))
 	if err != nil {
@@ -108,8 +115,17 @@ func (h *Handler) upload(x *exchange, caller Caller) {
 			Message: "an upload URL could not be made", Cause: fmt.Errorf("presign put %s: %w", key, err)})
 		return
 	}
+	// The grant is single-use and of one length only if both are signed; a presigner that
+	// hoisted or dropped either would hand out a reusable, unbounded URL.
+	for _, name := range []string{"Content-Length", "If-None-Match"} {
+		if len(signed.SignedHeader.Values(name)) == 0 {
+			h.fail(x, &Error{Status: http.StatusInternalServerError, Code: "InternalServerError", Reason: ReasonPresignFailed,
+				Message: "an upload URL could not be made", Cause: fmt.Errorf("presign put %s: %s is not a signed header", key, name)})
+			return
+		}
+	}
 	up := Upload{URL: signed.URL, Method: signed.Method, Headers: map[string]string{}, Key: key, Target: t.String(),
-		MaxBytes: maxBytes, ExpiresAt: expiry(signed.URL, h.now().Add(h.opts.UploadURLTTL))}
+		Size: req.Size, MaxBytes: maxBytes, ExpiresAt: expiry(signed.URL, h.now().Add(h.opts.UploadURLTTL))}
 	for name, values := range signed.SignedHeader {
 		if strings.EqualFold(name, "Host") {
 			continue // the client's HTTP library sets it from the URL
@@ -140,7 +156,7 @@ func decodeJSON(r *http.Request, v any) *Error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody,
-			Message: `the body is not the JSON this route takes: {"target": "…", "fileName": "…", "size": 123}`,
+			Message: `the body is not the JSON this route takes: {"target": "…", "size": 123456, "fileName": "…"}`,
 			Cause:   fmt.Errorf("decode upload request: %w", err)}
 	}
 	if dec.More() {

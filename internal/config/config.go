@@ -30,13 +30,24 @@ type Config struct {
 	// S3 path
 	TargetMetadataKey string // TARGET_METADATA_KEY: user metadata naming the target
 	TargetKeyPrefix   string // TARGET_KEY_PREFIX: key prefix before {target}/{file}
+	// TargetMetadataPrefixes (TARGET_METADATA_PREFIXES, comma-separated) are the key prefixes
+	// under which the metadata target is honoured; empty honours it on every key. Elsewhere only
+	// the key layout names a target, so a writer confined by IAM to users/alice@…/ cannot name
+	// another target through metadata.
+	TargetMetadataPrefixes []string
 	// S3ForcePathStyle (S3_FORCE_PATH_STYLE) addresses buckets as http://host/bucket/key, for an
 	// S3-compatible server at AWS_ENDPOINT_URL_S3 (local stack, tests) whose host name cannot take
 	// a bucket sub-domain. aws-sdk-go-v2 reads the endpoint variable but has no variable for this.
 	S3ForcePathStyle bool
 
 	// API path
-	AdminRole    string        // API_ADMIN_ROLE: app role that may write anyone's photo
+	AdminRole string // API_ADMIN_ROLE: app role that may write anyone's photo
+	// UserScope (API_USER_SCOPE) is the delegated scope (scp) a signed-in user's token needs for
+	// writes and deletes through the API, their own photo included.
+	UserScope string
+	// GatewayID (API_GATEWAY_ID) is the HTTP API whose events the API function answers; events
+	// naming another requestContext.apiId are refused. Empty: not checked.
+	GatewayID    string
 	UploadBucket string        // UPLOAD_BUCKET: bucket presigned uploads go to ("" disables them)
 	UploadPrefix string        // UPLOAD_PREFIX: key prefix of presigned uploads
 	UploadURLTTL time.Duration // UPLOAD_URL_TTL: lifetime of a presigned URL
@@ -49,6 +60,7 @@ const (
 	DefaultSourceMaxBytes    = 52_428_800
 	DefaultTargetMetadataKey = "graph-target"
 	DefaultAdminRole         = "Photos.ReadWrite.All"
+	DefaultUserScope         = "Photos.Write"
 	DefaultUploadPrefix      = "uploads/"
 	DefaultUploadURLTTL      = 15 * time.Minute
 )
@@ -57,8 +69,8 @@ const (
 var Variables = []string{
 	"GRAPH_SECRET_ID", "GRAPH_CLOUD", "GRAPH_ENDPOINT", "GRAPH_AUTHORITY",
 	"PHOTO_SIZE", "PHOTO_CROP", "PHOTO_QUALITY", "PHOTO_MAX_BYTES", "SOURCE_MAX_BYTES", "SOURCE_MAX_PIXELS",
-	"TARGET_METADATA_KEY", "TARGET_KEY_PREFIX", "S3_FORCE_PATH_STYLE",
-	"API_ADMIN_ROLE", "UPLOAD_BUCKET", "UPLOAD_PREFIX", "UPLOAD_URL_TTL",
+	"TARGET_METADATA_KEY", "TARGET_KEY_PREFIX", "TARGET_METADATA_PREFIXES", "S3_FORCE_PATH_STYLE",
+	"API_ADMIN_ROLE", "API_USER_SCOPE", "API_GATEWAY_ID", "UPLOAD_BUCKET", "UPLOAD_PREFIX", "UPLOAD_URL_TTL",
 	"LOG_LEVEL",
 }
 
@@ -78,15 +90,18 @@ func Load(getenv func(string) string) (Config, error) {
 			MaxBytes:  r.int("PHOTO_MAX_BYTES", imageproc.DefaultMaxBytes),
 			MaxPixels: r.int("SOURCE_MAX_PIXELS", imageproc.DefaultMaxPixels),
 		},
-		SourceMaxBytes:    r.int("SOURCE_MAX_BYTES", DefaultSourceMaxBytes),
-		TargetMetadataKey: strings.ToLower(r.str("TARGET_METADATA_KEY", DefaultTargetMetadataKey)),
-		TargetKeyPrefix:   getenv("TARGET_KEY_PREFIX"),
-		S3ForcePathStyle:  r.bool("S3_FORCE_PATH_STYLE"),
-		AdminRole:         r.str("API_ADMIN_ROLE", DefaultAdminRole),
-		UploadBucket:      strings.TrimSpace(getenv("UPLOAD_BUCKET")),
-		UploadPrefix:      r.str("UPLOAD_PREFIX", DefaultUploadPrefix),
-		UploadURLTTL:      r.duration("UPLOAD_URL_TTL", DefaultUploadURLTTL),
-		LogLevel:          r.level("LOG_LEVEL"),
+		SourceMaxBytes:         r.int("SOURCE_MAX_BYTES", DefaultSourceMaxBytes),
+		TargetMetadataKey:      strings.ToLower(r.str("TARGET_METADATA_KEY", DefaultTargetMetadataKey)),
+		TargetKeyPrefix:        getenv("TARGET_KEY_PREFIX"),
+		TargetMetadataPrefixes: r.prefixes("TARGET_METADATA_PREFIXES"),
+		S3ForcePathStyle:       r.bool("S3_FORCE_PATH_STYLE"),
+		AdminRole:              r.claimName("API_ADMIN_ROLE", DefaultAdminRole),
+		UserScope:              r.claimName("API_USER_SCOPE", DefaultUserScope),
+		GatewayID:              r.gatewayID("API_GATEWAY_ID"),
+		UploadBucket:           strings.TrimSpace(getenv("UPLOAD_BUCKET")),
+		UploadPrefix:           r.str("UPLOAD_PREFIX", DefaultUploadPrefix),
+		UploadURLTTL:           r.duration("UPLOAD_URL_TTL", DefaultUploadURLTTL),
+		LogLevel:               r.level("LOG_LEVEL"),
 	}
 	if c.Cloud != "" {
 		if _, ok := graph.LookupCloud(c.Cloud); !ok {
@@ -104,6 +119,11 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.UploadURLTTL < time.Minute || c.UploadURLTTL > 7*24*time.Hour {
 		r.fail("UPLOAD_URL_TTL", c.UploadURLTTL.String(), "want 1m to 168h (SigV4's limit)")
+	}
+	if len(c.TargetMetadataPrefixes) > 0 && !underAny(c.UploadPrefix, c.TargetMetadataPrefixes) {
+		// The API's presigned uploads name their target in metadata only.
+		r.fail("TARGET_METADATA_PREFIXES", strings.Join(c.TargetMetadataPrefixes, ","),
+			fmt.Sprintf("must include UPLOAD_PREFIX %q (or a prefix of it): presigned uploads name their target in metadata", c.UploadPrefix))
 	}
 	if len(r.errs) > 0 {
 		return Config{}, fmt.Errorf("configuration: %w", errors.Join(r.errs...))
@@ -138,6 +158,59 @@ func (r *reader) int(name string, def int) int {
 		return def
 	}
 	return n
+}
+
+// claimName reads an app role or scope name as Entra issues them: no spaces (scp is a
+// space-separated list), no brackets, quotes or commas (API Gateway's flattened arrays).
+func (r *reader) claimName(name, def string) string {
+	v := r.str(name, def)
+	if len(v) > 120 || strings.ContainsAny(v, " \t\n\r[]\",") {
+		r.fail(name, v, "want one role or scope name, such as "+def)
+	}
+	return v
+}
+
+// gatewayID reads an API Gateway API id: lower-case letters and digits (AWS makes ten).
+func (r *reader) gatewayID(name string) string {
+	v := strings.TrimSpace(r.getenv(name))
+	ok := len(v) <= 64
+	for _, c := range v {
+		ok = ok && ('a' <= c && c <= 'z' || '0' <= c && c <= '9')
+	}
+	if !ok {
+		r.fail(name, v, "want the HTTP API's id (such as a1b2c3d4e5), not its URL or ARN")
+		return ""
+	}
+	return v
+}
+
+// prefixes reads a comma-separated list of key prefixes; empty entries are refused, so a
+// stray comma cannot turn into "every key".
+func (r *reader) prefixes(name string) []string {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" || len(p) > 1024 {
+			r.fail(name, v, "want comma-separated key prefixes such as uploads/,hr-export/ (no empty entry)")
+			return nil
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// underAny reports whether key starts with one of prefixes.
+func underAny(key string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *reader) bool(name string) bool {

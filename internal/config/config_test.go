@@ -18,7 +18,8 @@ func TestDefaults(t *testing.T) {
 	}
 	want := imageproc.Options{}.WithDefaults()
 	if c.Photo.WithDefaults() != want || c.SourceMaxBytes != 52_428_800 || c.TargetMetadataKey != "graph-target" ||
-		c.AdminRole != "Photos.ReadWrite.All" || c.UploadURLTTL != 15*time.Minute || c.LogLevel != slog.LevelInfo {
+		c.AdminRole != "Photos.ReadWrite.All" || c.UserScope != "Photos.Write" || c.GatewayID != "" || c.TargetMetadataPrefixes != nil ||
+		c.UploadURLTTL != 15*time.Minute || c.LogLevel != slog.LevelInfo {
 		t.Errorf("defaults: %+v", c)
 	}
 }
@@ -29,13 +30,15 @@ func TestValues(t *testing.T) {
 		"GRAPH_CLOUD":     "usgov", "GRAPH_ENDPOINT": "https://127.0.0.1:9443/", "PHOTO_SIZE": "504",
 		"PHOTO_CROP": "centre", "PHOTO_QUALITY": "80", "PHOTO_MAX_BYTES": "100_000", "SOURCE_MAX_BYTES": "1048576",
 		"TARGET_METADATA_KEY": "Graph-Target", "TARGET_KEY_PREFIX": "photos/", "LOG_LEVEL": "debug", "UPLOAD_URL_TTL": "5m",
+		"API_USER_SCOPE": "Photo.Upload", "API_GATEWAY_ID": "a1b2c3d4e5", "TARGET_METADATA_PREFIXES": " hr-export/, uploads/ ",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Photo.Size != 504 || c.Photo.Crop != imageproc.CropCentre || c.Photo.Quality != 80 || c.Photo.MaxBytes != 100_000 ||
 		c.Endpoint != "https://127.0.0.1:9443" || c.TargetMetadataKey != "graph-target" || c.TargetKeyPrefix != "photos/" ||
-		c.LogLevel != slog.LevelDebug || c.UploadURLTTL != 5*time.Minute || c.Cloud != "usgov" {
+		c.LogLevel != slog.LevelDebug || c.UploadURLTTL != 5*time.Minute || c.Cloud != "usgov" ||
+		c.UserScope != "Photo.Upload" || c.GatewayID != "a1b2c3d4e5" || strings.Join(c.TargetMetadataPrefixes, "|") != "hr-export/|uploads/" {
 		t.Errorf("parsed: %+v", c)
 	}
 }
@@ -54,12 +57,28 @@ func TestBadValuesNameTheirVariable(t *testing.T) {
 		"PHOTO_SIZE": "big", "PHOTO_CROP": "entropy", "PHOTO_QUALITY": "0x55", "GRAPH_CLOUD": "mars",
 		"GRAPH_ENDPOINT": "http://graph.example", "PHOTO_MAX_BYTES": "5000000", "LOG_LEVEL": "loud",
 		"UPLOAD_URL_TTL": "30d", "SOURCE_MAX_BYTES": "-1", "S3_FORCE_PATH_STYLE": "yes please",
+		"API_USER_SCOPE": "Photos.Write Photos.Read", "API_ADMIN_ROLE": "[Photos.ReadWrite.All]",
+		"API_GATEWAY_ID":           "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
+		"TARGET_METADATA_PREFIXES": "uploads/,,hr/",
 	}
 	for name, value := range tests {
 		_, err := Load(env(map[string]string{name: value}))
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%s: err = %v", name, value, err)
 		}
+	}
+	// Metadata prefixes that leave out the presigned uploads would break them.
+	for _, e := range []map[string]string{
+		{"TARGET_METADATA_PREFIXES": "hr-export/"},
+		{"TARGET_METADATA_PREFIXES": "uploads/x/", "UPLOAD_PREFIX": "uploads/"},
+		{"TARGET_METADATA_PREFIXES": "uploads/", "UPLOAD_PREFIX": "incoming/"},
+	} {
+		if _, err := Load(env(e)); err == nil || !strings.Contains(err.Error(), "TARGET_METADATA_PREFIXES") || !strings.Contains(err.Error(), "UPLOAD_PREFIX") {
+			t.Errorf("%v: err = %v", e, err)
+		}
+	}
+	if c, err := Load(env(map[string]string{"TARGET_METADATA_PREFIXES": "hr-export/,up", "UPLOAD_PREFIX": "uploads/"})); err != nil || len(c.TargetMetadataPrefixes) != 2 {
+		t.Errorf("a prefix of UPLOAD_PREFIX covers it: %v, %v", c.TargetMetadataPrefixes, err)
 	}
 	// Everything wrong at once is reported at once.
 	_, err := Load(env(map[string]string{"PHOTO_CROP": "x", "LOG_LEVEL": "y"}))

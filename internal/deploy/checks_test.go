@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/graphphoto/graphphoto/internal/api"
 	"github.com/graphphoto/graphphoto/internal/config"
@@ -42,6 +44,7 @@ var checks = []check{
 	{"iam", checkIAM},
 	{"queue", checkQueue},
 	{"buckets", checkBuckets},
+	{"uploads", checkUploads},
 	{"cycles", checkNoCycles},
 	{"httpapi", checkHTTPAPI},
 	{"batch", checkBatchOperations},
@@ -537,6 +540,9 @@ func checkParameters(p *project) []error {
 			continue
 		}
 		e.addErr(meetsConstraints(t.Parameters[name], v))
+		for _, sample := range optionalSamples[name] {
+			e.addErr(meetsConstraints(t.Parameters[name], sample))
+		}
 	}
 	for _, fn := range t.functions() {
 		for envName, raw := range t.environment(fn) {
@@ -546,7 +552,7 @@ func checkParameters(p *project) []error {
 				continue
 			}
 			e.prefix = fmt.Sprintf("%s: %s from parameter %s: ", fn, envName, param)
-			for _, candidate := range candidates(def) {
+			for _, candidate := range append(candidates(def), optionalSamples[param]...) {
 				saved, had := t.Overrides[param]
 				t.Overrides[param] = candidate
 				_, _, err := t.loadConfig(fn, nil)
@@ -562,6 +568,15 @@ func checkParameters(p *project) []error {
 		}
 	}
 	return e.list
+}
+
+// optionalSamples are values an operator may give parameters that have a default, beyond what
+// candidates finds (default, bounds, allowed values); each must meet the parameter's
+// constraints and pass config.Load.
+var optionalSamples = map[string][]string{
+	"ApiGatewayId":           {"a1b2c3d4e5"},
+	"ApiUserScope":           {"Photos.Upload", "user_impersonation"},
+	"TargetMetadataPrefixes": {"uploads/", "hr-export/,uploads/", "uploads/,hr-export/2026/"},
 }
 
 // candidates are the values of a parameter worth trying: default, bounds, allowed values.
@@ -1297,7 +1312,10 @@ func checkNoCycles(p *project) []error {
 
 // ---- HTTP API ----------------------------------------------------------------------------
 
-type route struct{ Method, Path string }
+type route struct {
+	Method, Path string
+	Scopes       []string // AuthorizationScopes, evaluated; none: any valid token
+}
 
 // matches reports whether an HTTP API route matches a request: literal segments exactly (case
 // sensitive), {name} one segment, {name+} (last only) one or more.
@@ -1324,6 +1342,33 @@ func (r route) matches(method, reqPath string) bool {
 	return len(ps) == len(rs)
 }
 
+// specificity ranks routes as HTTP APIs choose among those that match: more literal segments
+// first, then a plain variable over a greedy one.
+func (r route) specificity() int {
+	n := 0
+	for _, seg := range strings.Split(strings.Trim(r.Path, "/"), "/") {
+		switch {
+		case strings.HasSuffix(seg, "+}"):
+		case strings.HasPrefix(seg, "{"):
+			n++
+		default:
+			n += 100
+		}
+	}
+	return n
+}
+
+// routeFor is the route API Gateway sends a request to, or nil.
+func routeFor(routes []route, method, reqPath string) *route {
+	var best *route
+	for i := range routes {
+		if routes[i].matches(method, reqPath) && (best == nil || routes[i].specificity() > best.specificity()) {
+			best = &routes[i]
+		}
+	}
+	return best
+}
+
 // Requests the probe sends to the API handler; together they cover every route it documents,
 // every target form, and paths and methods it must refuse.
 var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodPost, http.MethodOptions}
@@ -1333,7 +1378,10 @@ var probePaths = []string{
 	"/v1.0/users/alice@contoso.com/photo/%24value",
 	"/v1.0/Users/alice@contoso.com/photo/$value",
 	"/v1.0/me/photo/$value",
+	"/me/photo/$value",
 	"/me/photo",
+	"/v1.0/me/photo",
+	"/v1.0/me/contacts/AAMkAGI2/photo/$value",
 	"/v1.0/users/alice@contoso.com/photo",
 	"/v1.0/groups/02bd9fd6-8f93-4758-87c3-1fb73740a315/photo/$value",
 	"/v1.0/users/alice@contoso.com/contacts/AAMkAGI2/photo/$value",
@@ -1360,6 +1408,38 @@ func (photoFake) GetPhotoMeta(context.Context, graph.Target) (graph.PhotoMeta, e
 }
 func (photoFake) DeletePhoto(context.Context, graph.Target) (graph.Result, error) {
 	panic("not reached without claims")
+}
+
+// grantedFake answers every photo call with success, so a request that passes authorisation is
+// told from one refused by its status.
+type grantedFake struct{}
+
+func (grantedFake) Run(_ context.Context, t graph.Target, src []byte) photo.Outcome {
+	return photo.Outcome{Status: photo.StatusSynced, Target: t.String(), SourceBytes: len(src)}
+}
+func (grantedFake) MaxSourceBytes() int { return config.DefaultSourceMaxBytes }
+func (grantedFake) GetPhoto(context.Context, graph.Target) ([]byte, graph.Result, error) {
+	return []byte{0xFF, 0xD8, 0xFF}, graph.Result{}, nil
+}
+func (grantedFake) GetPhotoMeta(context.Context, graph.Target) (graph.PhotoMeta, error) {
+	return graph.PhotoMeta{}, nil
+}
+func (grantedFake) DeletePhoto(context.Context, graph.Target) (graph.Result, error) {
+	return graph.Result{}, nil
+}
+
+// servedAs is the status internal/api answers method on reqPath with for claims (a body that
+// is a small JPEG for writes).
+func servedAs(h http.Handler, claims api.Claims, method, reqPath string) int {
+	rec := httptest.NewRecorder()
+	var body io.Reader
+	if method == http.MethodPut || method == http.MethodPatch {
+		body = strings.NewReader("\xff\xd8\xff\xe0 a photo")
+	}
+	req := httptest.NewRequest(method, reqPath, body)
+	req.Header.Set("Content-Type", "image/jpeg")
+	h.ServeHTTP(rec, req.WithContext(api.WithClaims(req.Context(), claims)))
+	return rec.Code
 }
 
 // served reports whether internal/api serves method on reqPath: without claims a served route
@@ -1416,6 +1496,14 @@ func checkHTTPAPI(p *project) []error {
 		e.add("DefaultRouteSettings.ThrottlingRateLimit %v, want !Ref ApiThrottleRate (the API's share of Graph's quota)", throttle["ThrottlingRateLimit"])
 	}
 
+	userScopeParam := refTo(t.environment(fn)["API_USER_SCOPE"])
+	if userScopeParam == "" {
+		e.add("API_USER_SCOPE is not a parameter, so the routes' scopes cannot follow it")
+	}
+	cfg, _, err := t.loadConfig(fn, nil)
+	if err != nil {
+		return append(e.list, err)
+	}
 	var routes []route
 	for _, f := range t.functions() {
 		for name, ev := range mapOf(t.Resources[f].Properties["Events"]) {
@@ -1430,10 +1518,21 @@ func checkHTTPAPI(p *project) []error {
 			if refTo(ep["ApiId"]) != apiID {
 				e.add("ApiId %v, want !Ref %s (else SAM makes an API without the authoriser)", ep["ApiId"], apiID)
 			}
-			if a := mapOf(ep["Auth"]); len(a) > 0 {
-				e.add("Auth %v: every route uses the default JWT authoriser", a)
-			}
 			r := route{Method: strings.ToUpper(str(ep["Method"])), Path: str(ep["Path"])}
+			for k, v := range mapOf(ep["Auth"]) {
+				if k != "AuthorizationScopes" {
+					e.add("Auth.%s %v: every route uses the default JWT authoriser, at most with scopes", k, v)
+					continue
+				}
+				// The only scope a route may ask for is the one the function checks.
+				if l := listOf(v); len(l) != 1 || refTo(l[0]) != userScopeParam || userScopeParam == "" {
+					e.add("AuthorizationScopes %v, want [!Ref %s], the parameter API_USER_SCOPE comes from", v, userScopeParam)
+					continue
+				}
+				scope, err := t.evalString(listOf(v)[0])
+				e.addErr(err)
+				r.Scopes = []string{scope}
+			}
 			if r.Method == "ANY" || r.Path == "" || r.Path == "$default" || r.Path == "/$default" {
 				e.add("route %s %s: name the methods and paths of internal/api", r.Method, r.Path)
 			}
@@ -1454,12 +1553,7 @@ func checkHTTPAPI(p *project) []error {
 	for _, m := range probeMethods {
 		for _, pth := range probePaths {
 			ok, code := served(h, m, pth)
-			var routed *route
-			for i := range routes {
-				if routes[i].matches(m, pth) {
-					routed = &routes[i]
-				}
-			}
+			routed := routeFor(routes, m, pth)
 			if ok && routed == nil {
 				e.add("internal/api serves %s %s (%d without a token) but no route sends it there", m, pth, code)
 			}
@@ -1473,6 +1567,7 @@ func checkHTTPAPI(p *project) []error {
 			e.add("route %s %s matches nothing internal/api serves", r.Method, r.Path)
 		}
 	}
+	e.list = append(e.list, checkRouteScopes(routes, cfg)...)
 	// The HTTP API samples in events/ are requests some route sends to the function.
 	e.prefix = "events/: "
 	samples, _ := filepath.Glob(filepath.Join(p.root, "events", "apigw-*.json"))
@@ -1500,6 +1595,113 @@ func checkHTTPAPI(p *project) []error {
 		if !routed {
 			e.add("%s: no route sends %s %s to the function", filepath.Base(f), ev.RequestContext.HTTP.Method, ev.RawPath)
 		}
+	}
+	return e.list
+}
+
+// checkRouteScopes: API Gateway's scopes and the function's authorisation say the same. A
+// route that asks for a scope must only refuse what the function refuses too, for every token
+// without it (a user, an admin user, an app's own token with the admin role), and let a user
+// who has it through; and every write to me/... (always the caller's own) is checked for the
+// scope at the gateway as well.
+func checkRouteScopes(routes []route, cfg config.Config) []error {
+	e := &errs{prefix: "route scopes vs internal/api: "}
+	h, err := api.New(api.Options{Photos: grantedFake{}, Graph: grantedFake{}, AdminRole: cfg.AdminRole, UserScope: cfg.UserScope})
+	if err != nil {
+		return []error{err}
+	}
+	const user, app = "a11ce000-0000-4000-8000-000000000001", "e7e70000-0000-4000-8000-0000000000a9"
+	without := map[string]api.Claims{
+		"a user without the scope":        {"oid": user, "upn": "alice@contoso.com", "scp": "User.Read"},
+		"an admin user without it":        {"oid": user, "upn": "alice@contoso.com", "scp": "User.Read", "roles": "[" + cfg.AdminRole + "]"},
+		"an app's own token (admin role)": {"oid": app, "idtyp": "app", "roles": "[" + cfg.AdminRole + "]"},
+	}
+	with := api.Claims{"oid": user, "upn": "alice@contoso.com", "scp": cfg.UserScope}
+	for _, m := range probeMethods {
+		for _, pth := range probePaths {
+			if ok, _ := served(h, m, pth); !ok {
+				continue
+			}
+			r := routeFor(routes, m, pth)
+			if r == nil {
+				continue // reported above
+			}
+			isMe := strings.HasPrefix(pth, "/v1.0/me/") || strings.HasPrefix(pth, "/me/")
+			if isMe && m != http.MethodGet && len(r.Scopes) == 0 {
+				e.add("%s %s (the caller's own, which needs %s) reaches the function through %s %s, which asks for no scope", m, pth, cfg.UserScope, r.Method, r.Path)
+			}
+			if len(r.Scopes) == 0 {
+				continue
+			}
+			if !slices.Equal(r.Scopes, []string{cfg.UserScope}) {
+				e.add("%s %s asks for %v; the function checks %s", r.Method, r.Path, r.Scopes, cfg.UserScope)
+			}
+			for who, claims := range without {
+				if code := servedAs(h, claims, m, pth); code != http.StatusForbidden {
+					e.add("%s %s asks for %v, but the function answers %s with %d: the gateway would refuse what the function allows", r.Method, r.Path, r.Scopes, who, code)
+				}
+			}
+			if code := servedAs(h, with, m, pth); code == http.StatusForbidden || code == http.StatusUnauthorized {
+				e.add("%s %s: a user with %s is refused by the function (%d)", m, pth, cfg.UserScope, code)
+			}
+		}
+	}
+	if cfg.UserScope != api.DefaultUserScope || config.DefaultUserScope != api.DefaultUserScope {
+		e.add("API_USER_SCOPE defaults: template %q, internal/config %q, internal/api %q; want one scope", cfg.UserScope, config.DefaultUserScope, api.DefaultUserScope)
+	}
+	return e.list
+}
+
+// checkUploads: presigned uploads expire from the upload bucket by a lifecycle rule on exactly
+// the prefix the API writes them under, by default, and never before a grant could be spent.
+func checkUploads(p *project) []error {
+	e := &errs{prefix: "uploads: "}
+	t := p.template
+	b, _, err := t.uploadBucket()
+	if err != nil {
+		return []error{err}
+	}
+	fn, err := p.functionFor("api")
+	if err != nil {
+		return []error{err}
+	}
+	cfg, _, err := t.loadConfig(fn, nil)
+	if err != nil {
+		return []error{err}
+	}
+	prefixParam := refTo(t.environment(fn)["UPLOAD_PREFIX"])
+	if prefixParam == "" {
+		e.add("UPLOAD_PREFIX is not a parameter, so the lifecycle rule cannot follow it")
+	}
+	found := false
+	for _, raw := range listOf(mapOf(t.Resources[b].Properties["LifecycleConfiguration"])["Rules"]) {
+		if _, _, ok := intrinsic(raw); ok {
+			continue // a conditional rule (originals), off by default
+		}
+		rule := mapOf(raw)
+		if _, ok := rule["ExpirationInDays"]; !ok || refTo(rule["Prefix"]) != prefixParam {
+			continue
+		}
+		found = true
+		if str(rule["Status"]) != "Enabled" {
+			e.add("rule %v is not Enabled", rule["Id"])
+		}
+		days := refTo(rule["ExpirationInDays"])
+		def, lo, _, err := t.numberParam(days)
+		if err != nil {
+			e.add("rule %v: ExpirationInDays from a Number parameter with bounds: %v", rule["Id"], err)
+			continue
+		}
+		// S3 expires objects at the first midnight UTC after the given days: at least lo days.
+		if def < lo || lo < 1 || time.Duration(lo)*24*time.Hour <= cfg.UploadURLTTL {
+			e.add("rule %v: %s default %v, MinValue %v: want at least a day, and longer than a grant lives (UPLOAD_URL_TTL %v), so a key is never free again while its grant works", rule["Id"], days, def, lo, cfg.UploadURLTTL)
+		}
+		if len(mapOf(rule["NoncurrentVersionExpiration"])) == 0 {
+			e.add("rule %v: no NoncurrentVersionExpiration: on a versioned bucket the expired original stays as an old version", rule["Id"])
+		}
+	}
+	if !found {
+		e.add("no lifecycle rule of %s expires objects under !Ref %s (UPLOAD_PREFIX)", b, prefixParam)
 	}
 	return e.list
 }
@@ -1635,20 +1837,30 @@ func TestRouteMatches(t *testing.T) {
 		method, path string
 		want         bool
 	}{
-		{route{"PUT", "/{proxy+}"}, "PUT", "/v1.0/me/photo/$value", true},
-		{route{"PUT", "/{proxy+}"}, "PUT", "/me", true},
-		{route{"PUT", "/{proxy+}"}, "PUT", "/", false},
-		{route{"PUT", "/{proxy+}"}, "GET", "/me", false},
-		{route{"ANY", "/{proxy+}"}, "GET", "/me", true},
-		{route{"POST", "/v1.0/uploads"}, "POST", "/v1.0/uploads", true},
-		{route{"POST", "/v1.0/uploads"}, "POST", "/v1.0/uploads/x", false},
-		{route{"POST", "/v1.0/uploads"}, "POST", "/V1.0/uploads", false},
-		{route{"GET", "/v1.0/{proxy+}"}, "GET", "/v1.0", false},
-		{route{"GET", "/users/{id}/photo"}, "GET", "/users/a/photo", true},
-		{route{"GET", "/users/{id}/photo"}, "GET", "/users//photo", false},
+		{route{Method: "PUT", Path: "/{proxy+}"}, "PUT", "/v1.0/me/photo/$value", true},
+		{route{Method: "PUT", Path: "/{proxy+}"}, "PUT", "/me", true},
+		{route{Method: "PUT", Path: "/{proxy+}"}, "PUT", "/", false},
+		{route{Method: "PUT", Path: "/{proxy+}"}, "GET", "/me", false},
+		{route{Method: "ANY", Path: "/{proxy+}"}, "GET", "/me", true},
+		{route{Method: "POST", Path: "/v1.0/uploads"}, "POST", "/v1.0/uploads", true},
+		{route{Method: "POST", Path: "/v1.0/uploads"}, "POST", "/v1.0/uploads/x", false},
+		{route{Method: "POST", Path: "/v1.0/uploads"}, "POST", "/V1.0/uploads", false},
+		{route{Method: "GET", Path: "/v1.0/{proxy+}"}, "GET", "/v1.0", false},
+		{route{Method: "GET", Path: "/users/{id}/photo"}, "GET", "/users/a/photo", true},
+		{route{Method: "GET", Path: "/users/{id}/photo"}, "GET", "/users//photo", false},
 	} {
 		if got := tc.route.matches(tc.method, tc.path); got != tc.want {
 			t.Errorf("%v matches %s %s = %v, want %v", tc.route, tc.method, tc.path, got, tc.want)
+		}
+	}
+	// The most specific matching route wins, as in an HTTP API.
+	routes := []route{{Method: "PUT", Path: "/v1.0/me/{proxy+}"}, {Method: "PUT", Path: "/{proxy+}"}, {Method: "PUT", Path: "/v1.0/{id}/{proxy+}"}}
+	for path, want := range map[string]string{
+		"/v1.0/me/photo/$value": "/v1.0/me/{proxy+}", "/v1.0/users/x/photo/$value": "/v1.0/{id}/{proxy+}", "/me/photo/$value": "/{proxy+}",
+		"/V1.0/me/photo/$value": "/{proxy+}",
+	} {
+		if r := routeFor(routes, "PUT", path); r == nil || r.Path != want {
+			t.Errorf("PUT %s goes to %v, want %s", path, r, want)
 		}
 	}
 }

@@ -72,7 +72,16 @@ var mutations = []mutation{
 	{"upload route missing", "template.yaml", "        CreateUpload: { Type: HttpApi, Properties: { ApiId: !Ref PhotoApi, Method: POST, Path: \"/v1.0/uploads\" } }\n", "", "httpapi"},
 	{"issuer of another cloud", "template.yaml", `    usgov: { Authority: "https://login.microsoftonline.us" }`, `    usgov: { Authority: "https://login.microsoftonline.com" }`, "httpapi"},
 	{"v1 issuer", "template.yaml", `"${Authority}/${ApiTenantId}/v2.0"`, `"${Authority}/${ApiTenantId}/"`, "httpapi"},
+	{"write to me without the scope at the gateway", "template.yaml", `Method: PUT, Path: "/v1.0/me/{proxy+}", Auth: { AuthorizationScopes: [!Ref ApiUserScope] } }`, `Method: PUT, Path: "/v1.0/me/{proxy+}" }`, "httpapi"},
+	{"reads need the write scope", "template.yaml", `Method: GET, Path: "/{proxy+}" }`, `Method: GET, Path: "/{proxy+}", Auth: { AuthorizationScopes: [!Ref ApiUserScope] } }`, "httpapi"},
+	{"app-only admins refused at the gateway", "template.yaml", `Method: PUT, Path: "/{proxy+}" }`, `Method: PUT, Path: "/{proxy+}", Auth: { AuthorizationScopes: [!Ref ApiUserScope] } }`, "httpapi"},
+	{"a scope the function does not check", "template.yaml", `Method: PATCH, Path: "/me/{proxy+}", Auth: { AuthorizationScopes: [!Ref ApiUserScope] }`, `Method: PATCH, Path: "/me/{proxy+}", Auth: { AuthorizationScopes: [Photos.Upload] }`, "httpapi"},
+	{"user scope not a parameter", "template.yaml", "        API_USER_SCOPE: !Ref ApiUserScope\n", "        API_USER_SCOPE: Photos.Write\n", "httpapi"},
 	{"route skips the authoriser", "template.yaml", `Method: PATCH, Path: "/{proxy+}" }`, `Method: PATCH, Path: "/{proxy+}", Auth: { Authorizer: NONE } }`, "httpapi"},
+	// uploads
+	{"presigned uploads never expire", "template.yaml", "          - Id: expire-presigned-uploads\n            Status: Enabled\n            Prefix: !Ref UploadPrefix\n", "          - Id: expire-presigned-uploads\n            Status: Enabled\n            Prefix: incoming/\n", "uploads"},
+	{"uploads may expire within a day", "template.yaml", "    Default: 14\n    MinValue: 1\n", "    Default: 14\n    MinValue: 0\n", "uploads"},
+	{"expired uploads kept as old versions", "template.yaml", "            ExpirationInDays: !Ref UploadExpirationDays\n            NoncurrentVersionExpiration: { NoncurrentDays: 1 }\n", "            ExpirationInDays: !Ref UploadExpirationDays\n", "uploads"},
 	// backfills, outputs, env.json
 	{"Batch Operations cannot assume the role", "template.yaml", "Principal: { Service: batchoperations.s3.amazonaws.com }", "Principal: { Service: s3.amazonaws.com }", "batch"},
 	{"Batch Operations may invoke anything", "template.yaml", "                Action: lambda:InvokeFunction\n                Resource: !GetAtt OnUploadFunction.Arn", "                Action: lambda:InvokeFunction\n                Resource: \"*\"", "batch"},

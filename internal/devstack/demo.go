@@ -78,12 +78,17 @@ func (st *Stack) Demo(ctx context.Context) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
+	app, err := st.AppToken("Photos.ReadWrite.All")
+	if err != nil {
+		return nil, err
+	}
 	calls := []struct {
 		desc, token, path, sample, target, expect string
 	}{
 		{"PUT me (bob)", bob, "/v1.0/me/photo/$value", "portrait-exif6.jpg", "users/bob@contoso.com", "200"},
 		{"PUT alice as bob", bob, "/v1.0/users/alice@contoso.com/photo/$value", "logo-alpha.png", "users/alice@contoso.com", "403"},
 		{"PUT a PDF as admin", admin, "/v1.0/users/carol@contoso.com/photo/$value", "resume.pdf", "users/carol@contoso.com", "415"},
+		{"PUT me with an app's own token", app, "/v1.0/me/photo/$value", "portrait-exif6.jpg", "me", "403"},
 	}
 	for _, c := range calls {
 		status, reason, err := st.apiPut(ctx, c.token, c.path, byName[c.sample].Data)
@@ -92,6 +97,20 @@ func (st *Stack) Demo(ctx context.Context) ([]Row, error) {
 		}
 		rows = append(rows, Row{Path: "api", Input: c.desc, Sample: c.sample, Target: c.target, Status: status, Reason: reason, Expect: c.expect})
 	}
+
+	// A presigned upload (a large original): one PUT of the signed size lands and goes the S3
+	// path's way; the same grant again is refused by S3.
+	first, again, key, err := st.grantTwice(ctx, bob, byName["portrait-exif6.jpg"].Data)
+	if err != nil {
+		return nil, err
+	}
+	if first != http.StatusOK {
+		return nil, fmt.Errorf("demo: upload through the grant: %d", first)
+	}
+	rows = append(rows,
+		Row{Path: "s3", Input: key + " (presigned, bob)", Sample: "portrait-exif6.jpg", Target: "users/bob@contoso.com", Expect: "synced"},
+		Row{Path: "api", Input: "the same grant again", Sample: "portrait-exif6.jpg", Target: "users/bob@contoso.com",
+			Status: fmt.Sprint(again), Reason: http.StatusText(again), Expect: "412"})
 
 	// Wait for the S3 outcomes, which the functions record as object tags.
 	deadline := time.Now().Add(3 * time.Minute)
@@ -190,6 +209,56 @@ func (st *Stack) apiPut(ctx context.Context, token, path string, body []byte) (s
 		reason = errorCode(b)
 	}
 	return fmt.Sprint(resp.StatusCode), reason, nil
+}
+
+// grantTwice asks the API for an upload grant for the caller's own photo, PUTs body through it,
+// then PUTs it again; it returns both S3 statuses and the object's key.
+func (st *Stack) grantTwice(ctx context.Context, token string, body []byte) (int, int, string, error) {
+	ask, _ := json.Marshal(map[string]any{"target": "me", "size": len(body), "fileName": "original.jpg"})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, st.APIURL+"/v1.0/uploads", bytes.NewReader(ask))
+	if err != nil {
+		return 0, 0, "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, "", fmt.Errorf("demo: POST /v1.0/uploads: %w", err)
+	}
+	defer resp.Body.Close()
+	var grant struct {
+		URL     string            `json:"url"`
+		Method  string            `json:"method"`
+		Headers map[string]string `json:"headers"`
+		Key     string            `json:"key"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&grant); err != nil || resp.StatusCode != http.StatusOK {
+		return 0, 0, "", fmt.Errorf("demo: POST /v1.0/uploads: %d %v", resp.StatusCode, err)
+	}
+	put := func() (int, error) {
+		req, err := http.NewRequestWithContext(ctx, grant.Method, grant.URL, bytes.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		for k, v := range grant.Headers {
+			if !strings.EqualFold(k, "content-length") { // net/http sends the body's
+				req.Header.Set(k, v)
+			}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, fmt.Errorf("demo: upload through the grant: %w", err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	first, err := put()
+	if err != nil {
+		return 0, 0, "", err
+	}
+	again, err := put()
+	return first, again, grant.Key, err
 }
 
 // errorCode is the code of a Graph-style error envelope.

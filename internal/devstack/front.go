@@ -34,13 +34,17 @@ type Front struct {
 	accounts string
 }
 
+// FrontAPIID is the requestContext.apiId the front door puts in its events (the stack sets the
+// API function's API_GATEWAY_ID to it).
+const FrontAPIID = "devstack01"
+
 // MaxPayloadBytes is Lambda's synchronous request payload limit; API Gateway refuses larger
 // requests before the function sees them.
 const MaxPayloadBytes = 6 * 1024 * 1024
 
 // NewFront builds the front door.
 func NewFront(fn Invoker, tokens *Issuer, log *slog.Logger) *Front {
-	return &Front{fn: fn, tokens: tokens, maxBody: MaxPayloadBytes, log: log, stage: "$default", apiID: "devstack", accounts: "000000000000"}
+	return &Front{fn: fn, tokens: tokens, maxBody: MaxPayloadBytes, log: log, stage: "$default", apiID: FrontAPIID, accounts: "000000000000"}
 }
 
 func (f *Front) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -37,7 +37,7 @@ func TestFront(t *testing.T) {
 	fn := &echoFunction{}
 	srv := httptest.NewServer(NewFront(fn, iss, slog.New(slog.NewJSONHandler(io.Discard, nil))))
 	defer srv.Close()
-	tok, _ := iss.Issue("oid-alice", "alice@contoso.com", []string{"Photos.ReadWrite.All"}, time.Hour)
+	tok, _ := iss.Issue("oid-alice", "alice@contoso.com", []string{"Photos.ReadWrite.All"}, []string{UserScope}, time.Hour)
 
 	photo := []byte("\xff\xd8\xff\xe0 pretend jpeg")
 	req, _ := http.NewRequest(http.MethodPut, srv.URL+"/v1.0/users/alice%40contoso.com/photo/$value?x=1", bytes.NewReader(photo))
@@ -55,10 +55,11 @@ func TestFront(t *testing.T) {
 	ev := fn.got
 	got, _ := base64.StdEncoding.DecodeString(ev.Body)
 	if !ev.IsBase64Encoded || !bytes.Equal(got, photo) || ev.RawPath != "/v1.0/users/alice%40contoso.com/photo/$value" ||
-		ev.RequestContext.HTTP.Method != "PUT" || ev.Headers["content-type"] != "image/jpeg" || ev.RawQueryString != "x=1" {
+		ev.RequestContext.HTTP.Method != "PUT" || ev.Headers["content-type"] != "image/jpeg" || ev.RawQueryString != "x=1" ||
+		ev.RequestContext.APIID != FrontAPIID {
 		t.Errorf("event %+v", ev)
 	}
-	if c := ev.RequestContext.Authorizer.JWT.Claims; c["oid"] != "oid-alice" || c["roles"] != "[Photos.ReadWrite.All]" {
+	if c := ev.RequestContext.Authorizer.JWT.Claims; c["oid"] != "oid-alice" || c["roles"] != "[Photos.ReadWrite.All]" || c["scp"] != UserScope {
 		t.Errorf("claims %v", c)
 	}
 

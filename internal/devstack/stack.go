@@ -43,6 +43,7 @@ const (
 	CarolID    = "ca201000-0000-4000-8000-000000000003"
 	GroupID    = "9a0b0000-0000-4000-8000-0000000000a1"
 	ContactID  = "AAMkADevstackContact1="
+	AppID      = "a9900000-0000-4000-8000-0000000000a9" // a client app's service principal (AppToken)
 )
 
 // Options configure a stack.
@@ -240,8 +241,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	st.Queue = queue
 	go queue.Run(runCtx)
 
-	// The API function behind its front door.
-	apiEnv := map[string]string{"UPLOAD_BUCKET": Bucket}
+	// The API function behind its front door, which names itself in every event as API
+	// Gateway does: the function answers only that API.
+	apiEnv := map[string]string{"UPLOAD_BUCKET": Bucket, "API_GATEWAY_ID": FrontAPIID}
 	for k, v := range fnEnv {
 		apiEnv[k] = v
 	}
@@ -274,14 +276,22 @@ func (st *Stack) APIClient() *http.Client {
 	return st.apiClient
 }
 
-// UserToken is a development bearer token for a person (no app roles).
+// UserToken is a development bearer token for a person signed in through an app that requests
+// the write scope (no app roles): they may read and write their own photo.
 func (st *Stack) UserToken(oid, upn string) (string, error) {
-	return st.Tokens.Issue(oid, upn, nil, 12*time.Hour)
+	return st.Tokens.Issue(oid, upn, nil, []string{UserScope}, 12*time.Hour)
 }
 
-// AdminToken is a development bearer token carrying the admin app role.
+// AdminToken is a development bearer token for a person (carol) holding the admin app role,
+// signed in with the write scope.
 func (st *Stack) AdminToken() (string, error) {
-	return st.Tokens.Issue(CarolID, "carol@contoso.com", []string{"Photos.ReadWrite.All"}, 12*time.Hour)
+	return st.Tokens.Issue(CarolID, "carol@contoso.com", []string{"Photos.ReadWrite.All"}, []string{UserScope}, 12*time.Hour)
+}
+
+// AppToken is a development bearer token an application gets for itself (client credentials):
+// no user, no scp, and the given app roles.
+func (st *Stack) AppToken(roles ...string) (string, error) {
+	return st.Tokens.Issue(AppID, "", roles, nil, 12*time.Hour)
 }
 
 // Close stops everything, last started first.

@@ -3,13 +3,17 @@ package devstack
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"image/png"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -53,6 +57,52 @@ func TestStack(t *testing.T) {
 			if (r.Status == "synced" || r.Status == "200") && r.Bytes == 0 {
 				t.Errorf("%s: %s but no photo in Graph for %s", r.Path, r.Input, r.Target)
 			}
+		}
+	})
+
+	t.Run("grant holds its size", func(t *testing.T) {
+		alice, err := st.UserToken(AliceID, "alice@contoso.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, st.APIURL+"/v1.0/uploads", strings.NewReader(`{"target":"me","size":1000}`))
+		req.Header.Set("Authorization", "Bearer "+alice)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var grant struct {
+			URL     string            `json:"url"`
+			Headers map[string]string `json:"headers"`
+			Key     string            `json:"key"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&grant)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("POST /v1.0/uploads: %d %v", resp.StatusCode, err)
+		}
+		for _, n := range []int{999, 1001, 60 << 20} {
+			put, _ := http.NewRequestWithContext(ctx, http.MethodPut, grant.URL, bytes.NewReader(make([]byte, n)))
+			for k, v := range grant.Headers {
+				if k != "content-length" {
+					put.Header.Set(k, v)
+				}
+			}
+			resp, err := http.DefaultClient.Do(put)
+			if err != nil {
+				// S3 may answer 403 and close while a large body is still being sent.
+				if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+					t.Fatal(err)
+				}
+				continue
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusForbidden {
+				t.Errorf("%d bytes through a 1000-byte grant: S3 answered %d, want 403", n, resp.StatusCode)
+			}
+		}
+		if _, err := st.S3.Client().HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(Bucket), Key: aws.String(grant.Key)}); err == nil {
+			t.Error("an object of another size was stored")
 		}
 	})
 

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/graphphoto/graphphoto/internal/api"
 )
 
 // Issuer makes and checks the development bearer tokens of the local stack. In AWS the HTTP
@@ -22,12 +24,16 @@ type Issuer struct {
 	now    func() time.Time
 }
 
-// Claims are the JWT claims the API reads: the caller's object id and UPN, and app roles.
+// Claims are the JWT claims the API reads: the caller's object id and UPN, app roles, and the
+// delegated scopes (scp, space-separated as Entra writes it) that make it a user's token; a
+// token without scp is an app's own (idtyp "app"), as Entra issues them.
 type Claims struct {
 	OID               string   `json:"oid"`
 	UPN               string   `json:"upn,omitempty"`
 	PreferredUsername string   `json:"preferred_username,omitempty"`
 	Roles             []string `json:"roles,omitempty"`
+	Scope             string   `json:"scp,omitempty"`
+	IDType            string   `json:"idtyp,omitempty"`
 	Issuer            string   `json:"iss"`
 	Audience          string   `json:"aud"`
 	IssuedAt          int64    `json:"iat"`
@@ -46,11 +52,19 @@ func NewIssuer(issuer string) (*Issuer, error) {
 // Audience is what the stack's tokens are for.
 const Audience = "api://graphphoto-devstack"
 
-// Issue signs a token for a user (oid, upn) with roles, valid for ttl.
-func (i *Issuer) Issue(oid, upn string, roles []string, ttl time.Duration) (string, error) {
+// UserScope is the delegated scope the stack's user tokens carry: the API's default write
+// scope (API_USER_SCOPE), as an app that signs people in would request it.
+const UserScope = api.DefaultUserScope
+
+// Issue signs a token valid for ttl: a user's (oid, upn) with the delegated scopes, or, with no
+// scopes, an app's own (oid is its service principal; upn should be empty); roles in both.
+func (i *Issuer) Issue(oid, upn string, roles, scopes []string, ttl time.Duration) (string, error) {
 	now := i.now()
-	c := Claims{OID: oid, UPN: upn, PreferredUsername: upn, Roles: roles, Issuer: i.issuer,
+	c := Claims{OID: oid, UPN: upn, PreferredUsername: upn, Roles: roles, Scope: strings.Join(scopes, " "), Issuer: i.issuer,
 		Audience: Audience, IssuedAt: now.Unix(), Expires: now.Add(ttl).Unix()}
+	if len(scopes) == 0 {
+		c.IDType = "app"
+	}
 	header := b64(`{"alg":"HS256","typ":"JWT"}`)
 	body, err := json.Marshal(c)
 	if err != nil {
@@ -107,6 +121,12 @@ func (i *Issuer) Verify(token string) (map[string]string, error) {
 	if len(c.Roles) > 0 {
 		// API Gateway's JWT authoriser flattens array claims to "[a b]".
 		claims["roles"] = "[" + strings.Join(c.Roles, " ") + "]"
+	}
+	if c.Scope != "" {
+		claims["scp"] = c.Scope
+	}
+	if c.IDType != "" {
+		claims["idtyp"] = c.IDType
 	}
 	return claims, nil
 }

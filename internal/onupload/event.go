@@ -52,7 +52,10 @@ type Object struct {
 	Key       string // URL-decoded
 	RawKey    string // as the event carried it
 	VersionID string // "" when the event names none (unversioned bucket)
-	Size      int64  // as the event declared it; 0 when unknown. HeadObject is authoritative.
+	// ETag is the object's ETag as the event carried it ("" when it names none): without a
+	// version, it tells whether the key still holds this object.
+	ETag string
+	Size int64 // as the event declared it; 0 when unknown. HeadObject is authoritative.
 	// Skip, when set, says why there is nothing to do (not an object-created event).
 	Skip string
 	// Err is set when the record could not be decoded (a *DecodeError); nothing is done then.
@@ -157,13 +160,14 @@ func s3RecordObject(raw json.RawMessage) Object {
 				Key       string `json:"key"`
 				Size      int64  `json:"size"`
 				VersionID string `json:"versionId"`
+				ETag      string `json:"eTag"`
 			} `json:"object"`
 		} `json:"s3"`
 	}
 	if err := json.Unmarshal(raw, &min); err != nil {
 		return Object{Err: decodeErr(ReasonMalformedEvent, "S3 record: %v", err)}
 	}
-	o := Object{Bucket: min.S3.Bucket.Name, RawKey: min.S3.Object.Key, VersionID: min.S3.Object.VersionID, Size: min.S3.Object.Size}
+	o := Object{Bucket: min.S3.Bucket.Name, RawKey: min.S3.Object.Key, VersionID: min.S3.Object.VersionID, Size: min.S3.Object.Size, ETag: min.S3.Object.ETag}
 	var rec events.S3EventRecord
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		if _, kerr := DecodeKey(o.RawKey); kerr != nil {
@@ -250,13 +254,14 @@ func decodeEventBridge(payload []byte) Item {
 			Key       string `json:"key"`
 			Size      int64  `json:"size"`
 			VersionID string `json:"version-id"`
+			ETag      string `json:"etag"`
 		} `json:"object"`
 	}
 	if err := json.Unmarshal(ev.Detail, &d); err != nil {
 		return Item{Err: decodeErr(ReasonMalformedEvent, "EventBridge detail: %v", err)}
 	}
 	// Keys in S3's EventBridge events are URL-encoded as in its notifications.
-	o := Object{Bucket: d.Bucket.Name, RawKey: d.Object.Key, VersionID: d.Object.VersionID, Size: d.Object.Size}
+	o := Object{Bucket: d.Bucket.Name, RawKey: d.Object.Key, VersionID: d.Object.VersionID, Size: d.Object.Size, ETag: d.Object.ETag}
 	if ev.DetailType != "Object Created" {
 		o.Skip = "detail-type " + clip(ev.DetailType) + " is not Object Created"
 	}

@@ -145,32 +145,32 @@ func normaliseJSON(t *testing.T, b []byte, added []string) any {
 func isNullable(k string) bool { return k == "s3VersionId" || k == "versionId" }
 
 func TestDecodeEventFiles(t *testing.T) {
-	obj := func(key, raw, version string, size int64) Object {
-		return Object{Bucket: "hr-photo-uploads", Key: key, RawKey: raw, VersionID: version, Size: size}
+	obj := func(key, raw, version string, size int64, etag string) Object {
+		return Object{Bucket: "hr-photo-uploads", Key: key, RawKey: raw, VersionID: version, Size: size, ETag: etag}
 	}
 	tests := []struct {
 		file string
 		want Event
 	}{
 		{"s3-put-metadata-target.json", Event{Trigger: TriggerS3, Items: []Item{{Objects: []Object{
-			obj("incoming/2026-05/Alice Smith (portrait).jpg", "incoming/2026-05/Alice+Smith+%28portrait%29.jpg", "", 248531)}}}}},
+			obj("incoming/2026-05/Alice Smith (portrait).jpg", "incoming/2026-05/Alice+Smith+%28portrait%29.jpg", "", 248531, "0d6b2f4d1c8e4e6a9d1f5b3a7c2e9f10")}}}}},
 		{"s3-put-key-target.json", Event{Trigger: TriggerS3, Items: []Item{{Objects: []Object{
-			obj("photos/users/bob@contoso.com/badge 2026.jpg", "photos/users/bob%40contoso.com/badge+2026.jpg", "", 251800)}}}}},
+			obj("photos/users/bob@contoso.com/badge 2026.jpg", "photos/users/bob%40contoso.com/badge+2026.jpg", "", 251800, "5f2c6a1e9b0d4c8f7a3e1d2b6c9f0a84")}}}}},
 		{"sqs-batch.json", Event{Trigger: TriggerSQS, Items: []Item{
 			{ID: "5f0b2a3c-1d4e-4f6a-8b9c-0d1e2f3a4b5c", Skip: testEvent},
 			{ID: "19dd0b57-b21e-4ac1-bd88-01bbb068cb78", Objects: []Object{
-				obj("photos/users/carol@contoso.com/carol.jpg", "photos/users/carol%40contoso.com/carol.jpg", "", 246554)}},
+				obj("photos/users/carol@contoso.com/carol.jpg", "photos/users/carol%40contoso.com/carol.jpg", "", 246554, "9a8b7c6d5e4f30211f2e3d4c5b6a7980")}},
 			{ID: "2e1f4c6d-8a0b-4c2d-9e3f-5a6b7c8d9e0f", Objects: []Object{
-				obj("photos/users/dave@contoso.com/dave at desk.jpg", "photos/users/dave%40contoso.com/dave+at+desk.jpg", "", 247276)}},
+				obj("photos/users/dave@contoso.com/dave at desk.jpg", "photos/users/dave%40contoso.com/dave+at+desk.jpg", "", 247276, "1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f")}},
 		}}},
 		{"s3-batch-ops-1.0.json", Event{Trigger: TriggerBatch, SchemaVersion: "1.0", InvocationID: "YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo",
 			Items: []Item{{ID: "dGFza2lkZ29lc2hlcmUK", Objects: []Object{
-				obj("photos/users/erin@contoso.com/erin.jpg", "photos/users/erin%40contoso.com/erin.jpg", "", 0)}}}}},
+				obj("photos/users/erin@contoso.com/erin.jpg", "photos/users/erin%40contoso.com/erin.jpg", "", 0, "")}}}}},
 		{"s3-batch-ops-2.0.json", Event{Trigger: TriggerBatch, SchemaVersion: "2.0", InvocationID: "Z3JhcGhwaG90by1iYWNrZmlsbC0yMDI2LTA1LTA0Cg",
 			Items: []Item{{ID: "ZnJhbmstdGFzay0wMDAxCg", Objects: []Object{
-				obj("photos/users/frank@contoso.com/frank 2.jpg", "photos/users/frank%40contoso.com/frank+2.jpg", "", 0)}}}}},
+				obj("photos/users/frank@contoso.com/frank 2.jpg", "photos/users/frank%40contoso.com/frank+2.jpg", "", 0, "")}}}}},
 		{"eventbridge-object-created.json", Event{Trigger: TriggerEventBridge, Items: []Item{{Objects: []Object{
-			obj("photos/users/grace@contoso.com/grace.jpg", "photos/users/grace%40contoso.com/grace.jpg", "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e", 250892)}}}}},
+			obj("photos/users/grace@contoso.com/grace.jpg", "photos/users/grace%40contoso.com/grace.jpg", "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e", 250892, "b1946ac92492d2347c6235b4d2611184")}}}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {

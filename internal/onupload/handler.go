@@ -4,11 +4,15 @@
 // transient failures are retried. It needs no AWS to run: the S3 calls go through the small S3
 // interface and the photo work through Pipeline.
 //
-// For each object, in order: HeadObject (size, metadata, version); GetObjectTagging (an object
-// version already tagged graph-photo-status=synced is skipped: S3 delivers at least once); refuse
-// a source over the size limit without downloading it; resolve the target (ResolveTarget);
-// GetObject; the pipeline; PutObjectTagging with the outcome merged into the object's tags
-// (MergeTags); one JSON log line and one EMF metrics line.
+// For each object, in order: HeadObject of the key's current version (size, metadata, version)
+// beside GetObjectTagging of the event's version; an event whose version is no longer the key's
+// current one (a newer upload or a delete marker came after it) is skipped as superseded, so a
+// redelivered or late event never puts an older photo back; an object version already tagged
+// graph-photo-status=synced is skipped (S3 delivers at least once); refuse a source over the
+// size limit without downloading it; resolve the target (ResolveTarget); GetObject; the
+// pipeline; PutObjectTagging with the outcome merged into the object's tags (MergeTags); one
+// JSON log line and one EMF metrics line. A new object costs four S3 requests (HeadObject and
+// GetObjectTagging side by side, GetObject, PutObjectTagging), a superseded one three or two.
 package onupload
 
 import (
@@ -43,6 +47,9 @@ type Options struct {
 	MetadataKey string
 	// KeyPrefix is the key prefix before {target}/{file} (TARGET_KEY_PREFIX).
 	KeyPrefix string
+	// MetadataPrefixes, when set, are the only key prefixes under which the metadata target is
+	// honoured (TARGET_METADATA_PREFIXES); elsewhere the key layout alone names the target.
+	MetadataPrefixes []string
 	// Headroom is kept free before the invocation's deadline to record tags and answer; work on
 	// an object gets a deadline this much earlier. Default 2 s.
 	Headroom time.Duration
@@ -95,17 +102,23 @@ func New(client S3, p Pipeline, opts Options) (*Handler, error) {
 // Skip reasons of objects that need no work.
 const (
 	SkipAlreadySynced = "already_synced" // this object version is tagged synced already
+	// SkipSuperseded: the event's object is no longer the key's current version: a newer upload
+	// or a delete marker came after it, and that one wins. Recorded as graph-photo-status=skipped,
+	// graph-photo-reason=superseded on the version, where it still exists.
+	SkipSuperseded = "superseded"
 )
 
 // Result is what happened to one object.
 type Result struct {
 	Object  Object
 	Outcome photo.Outcome // Status is "" for a skipped object that was never looked at
-	// Skipped says why no photo was sent although nothing failed (SkipAlreadySynced, or the
-	// Object's own Skip).
+	// Skipped says why no photo was sent although nothing failed (SkipAlreadySynced,
+	// SkipSuperseded, or the Object's own Skip).
 	Skipped                        string
 	VersionID                      string // the version worked on (from the event or HeadObject)
 	TargetFrom                     string // TargetFromMetadata or TargetFromKey
+	TargetNote                     string // why a metadata target was not used, when it was not
+	SupersededBy                   string // for SkipSuperseded: what is current instead
 	Tagged                         bool
 	TagNote                        string // why tags were not (fully) written
 	Head, Download, Tagging, Total time.Duration
@@ -197,8 +210,9 @@ func (h *Handler) object(ctx context.Context, o Object) (r Result) {
 		defer cancel()
 	}
 
-	// HeadObject (size, metadata, the version to pin) and GetObjectTagging (the duplicate check,
-	// and the set to merge into later) are independent reads: they run side by side.
+	// HeadObject of the key's current version (size, metadata, and which version is current) and
+	// GetObjectTagging of the event's version (the duplicate check, and the set to merge into
+	// later) are independent reads: they run side by side.
 	type tagRead struct {
 		out *s3.GetObjectTaggingOutput
 		err error
@@ -212,22 +226,47 @@ func (h *Handler) object(ctx context.Context, o Object) (r Result) {
 	}
 	go readTags(o.VersionID)
 	t0 := h.opts.Now()
-	head, err := h.s3.HeadObject(work, &s3.HeadObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key), VersionId: optional(o.VersionID)})
+	head, err := h.s3.HeadObject(work, &s3.HeadObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key)})
 	r.Head = h.opts.Now().Sub(t0)
 	tr := <-tagged
 	r.Tagging = tr.d
 	if err != nil {
-		r.Outcome = photo.Reject("", int(o.Size), classifyS3("HeadObject", err))
+		herr := classifyS3("HeadObject", err)
+		if herr.Reason() == ReasonSourceNotFound && o.VersionID != "" && tr.err == nil {
+			// The key has no current object (a delete marker), yet the event's version is still
+			// there: the deletion came after the upload, and it wins.
+			h.supersede(ctx, &r, tr.out.TagSet, "deleted: the key's current version is a delete marker")
+			return r
+		}
+		r.Outcome = photo.Reject("", int(o.Size), herr)
 		if !r.Outcome.Transient && r.Outcome.Reason != ReasonSourceNotFound && tr.err == nil {
 			h.tagWith(ctx, &r, tr.out.TagSet)
 		}
 		return r
 	}
-	if v := aws.ToString(head.VersionId); r.VersionID == "" && v != "" && v != "null" {
-		r.VersionID = v // work on exactly this version, even if a newer upload lands meanwhile
-		if tr.err == nil && aws.ToString(tr.out.VersionId) != v {
+	current := versionOf(head.VersionId)
+	switch {
+	case o.VersionID != "" && versionOf(&o.VersionID) != current:
+		if tr.err != nil {
+			r.Outcome = photo.Reject("", int(o.Size), classifyS3("GetObjectTagging", tr.err))
+			return r
+		}
+		h.supersede(ctx, &r, tr.out.TagSet, "version "+current+" is current")
+		return r
+	case o.VersionID == "" && o.ETag != "" && !sameETag(o.ETag, aws.ToString(head.ETag)):
+		// No version in the event (an unversioned bucket, or a server that sends none): the
+		// ETag tells whether the key still holds the event's object. It does not, so there is
+		// no object left to tag either: the tags at the key are the newer object's.
+		r.Skipped = SkipSuperseded
+		r.Outcome = photo.Outcome{Status: photo.StatusSkipped, Reason: SkipSuperseded}
+		r.TagNote = "not tagged: the key holds another object (ETag " + aws.ToString(head.ETag) + ")"
+		return r
+	}
+	if current != "" && r.VersionID == "" {
+		r.VersionID = current // work on exactly this version, even if a newer upload lands meanwhile
+		if tr.err == nil && versionOf(tr.out.VersionId) != current {
 			// A newer version landed between the two reads: read the pinned version's tags.
-			readTags(v)
+			readTags(current)
 			tr = <-tagged
 			r.Tagging += tr.d
 		}
@@ -245,8 +284,11 @@ func (h *Handler) object(ctx context.Context, o Object) (r Result) {
 		return r
 	}
 
-	target, from, targetErr := ResolveTarget(head.Metadata, h.opts.MetadataKey, h.opts.KeyPrefix, o.Key)
+	target, from, targetErr := ResolveTarget(head.Metadata, h.opts.MetadataKey, h.opts.KeyPrefix, h.opts.MetadataPrefixes, o.Key)
 	r.TargetFrom = from
+	if _, ok := lookupFold(head.Metadata, h.opts.MetadataKey); ok && !MetadataHonoured(h.opts.MetadataPrefixes, o.Key) {
+		r.TargetNote = h.opts.MetadataKey + " metadata ignored: the key is outside TARGET_METADATA_PREFIXES"
+	}
 	targetName := ""
 	if targetErr == nil {
 		targetName = target.String()
@@ -274,6 +316,33 @@ func (h *Handler) object(ctx context.Context, o Object) (r Result) {
 	r.Outcome = h.pipeline.Run(work, target, src)
 	h.tagWith(ctx, &r, existing)
 	return r
+}
+
+// supersede records that the event's version lost to a newer version or a delete marker: it is
+// skipped, and tagged skipped/superseded unless it was synced while it was current (that tag
+// stays true, and is what the duplicate check reads).
+func (h *Handler) supersede(ctx context.Context, r *Result, existing []types.Tag, by string) {
+	r.Skipped, r.SupersededBy = SkipSuperseded, by
+	r.Outcome = photo.Outcome{Status: photo.StatusSkipped, Reason: SkipSuperseded}
+	if tagValue(existing, TagStatus) == string(photo.StatusSynced) {
+		r.TagNote = "not tagged: synced while it was current"
+		return
+	}
+	h.tagWith(ctx, r, existing)
+}
+
+// versionOf normalises a version id: S3 names the version of an object written while
+// versioning was off "null", and an unversioned bucket names none.
+func versionOf(v *string) string {
+	if s := aws.ToString(v); s != "null" {
+		return s
+	}
+	return ""
+}
+
+// sameETag compares an event's ETag (S3 notifications write it bare) with HeadObject's (quoted).
+func sameETag(a, b string) bool {
+	return strings.Trim(a, `"`) == strings.Trim(b, `"`)
 }
 
 // download reads the object, refusing more than the limit even if it grew since HeadObject.
@@ -404,6 +473,12 @@ func (h *Handler) report(ctx context.Context, trigger Trigger, itemID string, r 
 	}
 	if r.TargetFrom != "" {
 		attrs = append(attrs, slog.String("target_from", r.TargetFrom))
+	}
+	if r.TargetNote != "" {
+		attrs = append(attrs, slog.String("target_note", r.TargetNote))
+	}
+	if r.SupersededBy != "" {
+		attrs = append(attrs, slog.String("superseded_by", r.SupersededBy))
 	}
 	attrs = append(attrs, slog.Bool("tagged", r.Tagged))
 	if r.TagNote != "" {

@@ -11,16 +11,39 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
+	"github.com/graphphoto/graphphoto/internal/photo"
 )
 
 const sampleBucket = "hr-photo-uploads" // the bucket the events/ samples name
 
-// sample reads an events/ file with its bucket replaced by the stack's.
+// sample reads an events/ file with its bucket replaced by the stack's, and the ETag of each
+// object it names by the ETag of the object the test put at that key, as S3 would send it (the
+// handler skips an event whose ETag is no longer the key's).
 func (st *stack) sample(name string) []byte {
-	return bytes.ReplaceAll(readEvent(st.t, name), []byte(sampleBucket), []byte(st.bucket))
+	st.t.Helper()
+	payload := readEvent(st.t, name)
+	ev, err := Decode(payload)
+	if err != nil {
+		st.t.Fatalf("%s: %v", name, err)
+	}
+	for _, item := range ev.Items {
+		for _, o := range item.Objects {
+			if o.ETag == "" {
+				continue
+			}
+			head, err := st.client.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: aws.String(st.bucket), Key: aws.String(o.Key)})
+			if err != nil {
+				continue // the test did not put it: the event stays as it is
+			}
+			payload = bytes.ReplaceAll(payload, []byte(o.ETag), []byte(strings.Trim(aws.ToString(head.ETag), `"`)))
+		}
+	}
+	return bytes.ReplaceAll(payload, []byte(sampleBucket), []byte(st.bucket))
 }
 
 func TestPhotoArrivesWithTagsLogsAndMetrics(t *testing.T) {
@@ -314,9 +337,6 @@ func TestEventBridgeObjectCreated(t *testing.T) {
 	if version == "" {
 		t.Fatal("versioned bucket gave no version id")
 	}
-	// A newer upload of the same key: the event names the older version, which is the one sent
-	// and tagged.
-	st.put(key, corpus(t, "portrait_o2.jpg"), "", "")
 	payload := bytes.ReplaceAll(st.sample("eventbridge-object-created.json"), []byte("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"), []byte(version))
 	if resp, err := st.invoke(payload); resp != nil || err != nil {
 		t.Fatalf("%v, %v", resp, err)
@@ -326,7 +346,19 @@ func TestEventBridgeObjectCreated(t *testing.T) {
 	if !ok || !bytes.Equal(got.Data, want.JPEG) {
 		t.Error("Graph does not hold the version the event named")
 	}
-	if tags := st.tags(key); len(tags) != 0 {
+	if tags := st.versionTags(key, version); tags[TagStatus] != "synced" {
+		t.Errorf("the event's version has tags %v, want synced", tags)
+	}
+	// A newer upload of the same key, then the same event again: the newer version wins, and
+	// neither it nor Graph is touched by the older one's event.
+	newer := st.put(key, corpus(t, "portrait_o2.jpg"), "", "")
+	if resp, err := st.invoke(payload); resp != nil || err != nil {
+		t.Fatalf("%v, %v", resp, err)
+	}
+	if again, _ := st.graph.Photo(tenantID, "users/grace@contoso.com"); !bytes.Equal(again.Data, want.JPEG) || st.graphPuts() != 1 {
+		t.Errorf("the older version's event wrote Graph again (%d PUTs)", st.graphPuts())
+	}
+	if tags := st.versionTags(key, newer); len(tags) != 0 {
 		t.Errorf("the newest version got tags %v; the event named the older one", tags)
 	}
 }
@@ -345,5 +377,44 @@ func TestNearTheDeadlineNothingStarts(t *testing.T) {
 	}
 	if st.calls.heads.Load() != 0 || st.graphPuts() != 0 {
 		t.Error("work started with too little time left")
+	}
+}
+
+// TestMetadataPrefixes: with TARGET_METADATA_PREFIXES, whoever may put objects outside those
+// prefixes cannot name a target through metadata: under photos/users/alice@… the key layout
+// decides, and elsewhere nothing does; under hr-export/ the metadata is honoured.
+func TestMetadataPrefixes(t *testing.T) {
+	st := newStack(t, stackOptions{metadataPrefixes: []string{"hr-export/", "uploads/"}})
+	src := graphtest.JPEG(320, 320)
+	for _, tc := range []struct {
+		key, meta, status, reason, wrote, note string
+	}{
+		{"hr-export/2026/heidi.jpg", "users/heidi@contoso.com", "synced", "", "heidi", ""},
+		// Allowed to write under alice's folder only, the uploader names ivan in metadata: the
+		// key layout wins, and ivan's photo is not touched.
+		{"photos/users/judy@contoso.com/j.jpg", "users/ivan@contoso.com", "synced", "", "judy", "graph-target metadata ignored"},
+		{"misc/ivan.jpg", "users/ivan@contoso.com", "rejected", photo.ReasonNoTarget, "", "graph-target metadata ignored"},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			st.put(tc.key, src, tc.meta, "")
+			if _, err := st.invoke(st.s3Event(tc.key)); err != nil {
+				t.Fatal(err)
+			}
+			if tags := st.tags(tc.key); tags[TagStatus] != tc.status || tags[TagReason] != tc.reason {
+				t.Errorf("tags %v, want %s %s", tags, tc.status, tc.reason)
+			}
+			if tc.wrote != "" {
+				if _, ok := st.graph.Photo(tenantID, "users/"+tc.wrote+"@contoso.com"); !ok {
+					t.Errorf("no photo for %s", tc.wrote)
+				}
+			}
+			line := st.lastLine(t)
+			if note, _ := line["target_note"].(string); !strings.HasPrefix(note, tc.note) || (tc.note == "") != (note == "") {
+				t.Errorf("target_note %q, want %q", note, tc.note)
+			}
+		})
+	}
+	if _, ok := st.graph.Photo(tenantID, "users/ivan@contoso.com"); ok {
+		t.Error("metadata outside the prefixes set ivan's photo")
 	}
 }

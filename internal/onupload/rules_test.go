@@ -20,6 +20,7 @@ func TestResolveTarget(t *testing.T) {
 		name     string
 		meta     map[string]string
 		prefix   string
+		metaOnly []string // TARGET_METADATA_PREFIXES
 		key      string
 		want     string // canonical target, "" when refused
 		from     string
@@ -44,10 +45,21 @@ func TestResolveTarget(t *testing.T) {
 		{name: "key layout with a bad id", key: "users/a..b/x.jpg", reason: "bad_target"},
 		{name: "key layout with me", key: "me/x.jpg", reason: "bad_target"},
 		{name: "key layout with extra folders", key: "users/alice@contoso.com/2026/x.jpg", reason: "bad_target"},
+		// TARGET_METADATA_PREFIXES: the metadata counts only under the listed prefixes.
+		{name: "metadata under a metadata prefix", meta: map[string]string{"graph-target": "users/carol@contoso.com"}, metaOnly: []string{"hr-export/", "uploads/"},
+			key: "uploads/0a1b/p.jpg", want: "users/carol@contoso.com", from: TargetFromMetadata},
+		{name: "metadata outside the metadata prefixes yields to the key", meta: map[string]string{"graph-target": "users/carol@contoso.com"}, metaOnly: []string{"hr-export/"},
+			key: "users/alice@contoso.com/p.jpg", want: "users/alice@contoso.com", from: TargetFromKey},
+		{name: "metadata outside the metadata prefixes, no key layout", meta: map[string]string{"Graph-Target": "users/carol@contoso.com"}, metaOnly: []string{"hr-export/"},
+			key: "misc/p.jpg", reason: photo.ReasonNoTarget, contains: `honoured only under "hr-export/"`},
+		{name: "metadata prefixes are case-sensitive, as keys", meta: map[string]string{"graph-target": "users/carol@contoso.com"}, metaOnly: []string{"hr-export/"},
+			key: "HR-export/p.jpg", reason: photo.ReasonNoTarget},
+		{name: "bad metadata outside the prefixes is ignored too", meta: map[string]string{"graph-target": "users/../admin"}, metaOnly: []string{"hr-export/"},
+			key: "users/bob@contoso.com/b.jpg", want: "users/bob@contoso.com", from: TargetFromKey},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, from, err := ResolveTarget(tc.meta, "graph-target", tc.prefix, tc.key)
+			got, from, err := ResolveTarget(tc.meta, "graph-target", tc.prefix, tc.metaOnly, tc.key)
 			if tc.reason != "" {
 				status, reason, transient := photo.Classify(err)
 				if err == nil || reason != tc.reason || transient || status != photo.StatusRejected {

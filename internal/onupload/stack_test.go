@@ -113,8 +113,10 @@ type stack struct {
 }
 
 type stackOptions struct {
-	secret         string // the client secret stored in Secrets Manager; default the right one
-	maxSourceBytes int
+	secret           string // the client secret stored in Secrets Manager; default the right one
+	maxSourceBytes   int
+	unversioned      bool     // leave the bucket's versioning off
+	metadataPrefixes []string // TARGET_METADATA_PREFIXES
 }
 
 type syncBuffer struct {
@@ -159,8 +161,10 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	if err := srv.CreateBucket(ctx, st.bucket); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.EnableVersioning(ctx, st.bucket); err != nil {
-		t.Fatal(err)
+	if !o.unversioned {
+		if err := srv.EnableVersioning(ctx, st.bucket); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var dir []graphtest.User
 	for i, u := range users {
@@ -214,7 +218,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	st.calls = &countingS3{S3: st.client}
-	st.handler, err = New(st.calls, p, Options{KeyPrefix: keyPrefix, Logger: logger, Metrics: metrics})
+	st.handler, err = New(st.calls, p, Options{KeyPrefix: keyPrefix, MetadataPrefixes: o.metadataPrefixes, Logger: logger, Metrics: metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,6 +234,13 @@ func newStack(t *testing.T, o stackOptions) *stack {
 // version id.
 func (st *stack) put(key string, body []byte, target, tagging string) string {
 	st.t.Helper()
+	version, _ := st.putETag(key, body, target, tagging)
+	return version
+}
+
+// putETag is put, also returning the new object's ETag.
+func (st *stack) putETag(key string, body []byte, target, tagging string) (string, string) {
+	st.t.Helper()
 	in := &s3.PutObjectInput{Bucket: aws.String(st.bucket), Key: aws.String(key), Body: bytes.NewReader(body)}
 	if target != "" {
 		in.Metadata = map[string]string{"graph-target": target}
@@ -241,7 +252,21 @@ func (st *stack) put(key string, body []byte, target, tagging string) string {
 	if err != nil {
 		st.t.Fatalf("put %s: %v", key, err)
 	}
-	return aws.ToString(out.VersionId)
+	return aws.ToString(out.VersionId), aws.ToString(out.ETag)
+}
+
+// versionTags reads one version's tags.
+func (st *stack) versionTags(key, version string) map[string]string {
+	st.t.Helper()
+	out, err := st.client.GetObjectTagging(context.Background(), &s3.GetObjectTaggingInput{Bucket: aws.String(st.bucket), Key: aws.String(key), VersionId: aws.String(version)})
+	if err != nil {
+		st.t.Fatalf("tags of %s version %s: %v", key, version, err)
+	}
+	m := map[string]string{}
+	for _, tg := range out.TagSet {
+		m[aws.ToString(tg.Key)] = aws.ToString(tg.Value)
+	}
+	return m
 }
 
 func (st *stack) tags(key string) map[string]string {
@@ -286,6 +311,18 @@ func (st *stack) s3Event(keys ...string) []byte {
 			st.bucket, st.bucket, encodeKey(k)))
 	}
 	return []byte(`{"Records":[` + strings.Join(recs, ",") + `]}`)
+}
+
+// s3EventOf is an S3 notification for one object as S3 sends it: the version (on a versioned
+// bucket) and the ETag (bare, without quotes) of the object the event is about.
+func (st *stack) s3EventOf(key, version, etag string) []byte {
+	obj := fmt.Sprintf(`"key":%q,"size":1,"eTag":%q`, encodeKey(key), strings.Trim(etag, `"`))
+	if version != "" {
+		obj += fmt.Sprintf(`,"versionId":%q`, version)
+	}
+	return []byte(fmt.Sprintf(`{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1","eventTime":"2026-05-04T09:15:02.318Z",`+
+		`"eventName":"ObjectCreated:Put","s3":{"s3SchemaVersion":"1.0","bucket":{"name":%q,"arn":"arn:aws:s3:::%s"},"object":{%s}}}]}`,
+		st.bucket, st.bucket, obj))
 }
 
 // encodeKey encodes like S3 events: form encoding, with "/" kept.

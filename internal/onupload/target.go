@@ -18,24 +18,30 @@ const (
 //
 //  1. the user metadata metaKey (x-amz-meta-graph-target by default), matched case-insensitively
 //     because S3 and its SDKs do not agree on the case of metadata names; a value that is set but
-//     does not parse is a bad_target refusal, not a reason to look elsewhere;
+//     does not parse is a bad_target refusal, not a reason to look elsewhere. With metaPrefixes
+//     (TARGET_METADATA_PREFIXES) it is honoured only on keys under one of them, and ignored
+//     elsewhere (MetadataHonoured);
 //  2. else the key layout {prefix}{target}/{file}, e.g. photos/users/alice@contoso.com/me.heic;
 //  3. else a no_target refusal.
 //
 // "me" forms are refused: the S3 path runs with app-only credentials and has no signed-in caller.
 // The second result says where the target came from.
-func ResolveTarget(metadata map[string]string, metaKey, prefix, key string) (graph.Target, string, error) {
+func ResolveTarget(metadata map[string]string, metaKey, prefix string, metaPrefixes []string, key string) (graph.Target, string, error) {
+	no := "no " + metaKey + " metadata"
 	if v, ok := lookupFold(metadata, metaKey); ok && strings.TrimSpace(v) != "" {
-		t, err := appOnly(strings.TrimSpace(v))
-		return t, TargetFromMetadata, err
+		if MetadataHonoured(metaPrefixes, key) {
+			t, err := appOnly(strings.TrimSpace(v))
+			return t, TargetFromMetadata, err
+		}
+		no = fmt.Sprintf("%s metadata is honoured only under %q", metaKey, strings.Join(metaPrefixes, ","))
 	}
 	rest, ok := strings.CutPrefix(key, prefix)
 	if !ok {
-		return graph.Target{}, "", photo.NoTarget(fmt.Sprintf("no %s metadata, and the key is not under the prefix %q", metaKey, prefix))
+		return graph.Target{}, "", photo.NoTarget(fmt.Sprintf("%s, and the key is not under the prefix %q", no, prefix))
 	}
 	slash := strings.LastIndex(rest, "/")
 	if slash <= 0 || slash == len(rest)-1 {
-		return graph.Target{}, "", photo.NoTarget(fmt.Sprintf("no %s metadata, and the key does not follow %s{target}/{file}", metaKey, prefix))
+		return graph.Target{}, "", photo.NoTarget(fmt.Sprintf("%s, and the key does not follow %s{target}/{file}", no, prefix))
 	}
 	dir := rest[:slash]
 	first, _, _ := strings.Cut(dir, "/")
@@ -43,12 +49,27 @@ func ResolveTarget(metadata map[string]string, metaKey, prefix, key string) (gra
 	case "users", "groups", "me":
 	default:
 		if !strings.HasPrefix(strings.ToLower(first), "users('") {
-			return graph.Target{}, "", photo.NoTarget(fmt.Sprintf("no %s metadata, and the key does not follow %s{users|groups}/…/{file}", metaKey, prefix))
+			return graph.Target{}, "", photo.NoTarget(fmt.Sprintf("%s, and the key does not follow %s{users|groups}/…/{file}", no, prefix))
 		}
 	}
 	// The layout is meant; a malformed target in it is a bad_target, as in metadata.
 	t, err := appOnly(dir)
 	return t, TargetFromKey, err
+}
+
+// MetadataHonoured reports whether the metadata target counts for key: always without
+// prefixes, else only under one of them. Whoever may put objects outside them then names a
+// target by the key layout alone, which an IAM policy on key prefixes can confine.
+func MetadataHonoured(prefixes []string, key string) bool {
+	if len(prefixes) == 0 {
+		return true
+	}
+	for _, p := range prefixes {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func appOnly(s string) (graph.Target, error) {

@@ -26,6 +26,9 @@ const (
 	// StatusFailed: the input may be fine but we could not deliver it: transient (throttling,
 	// outage: retry) or permanent on our side (credentials, permissions: fix the setup).
 	StatusFailed Status = "failed"
+	// StatusSkipped: nothing was sent on purpose (the S3 path: a newer version or a deletion of
+	// the object came after it).
+	StatusSkipped Status = "skipped"
 )
 
 // Reasons the pipeline adds to those of imageproc, graph and secrets.

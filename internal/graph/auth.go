@@ -187,9 +187,9 @@ func (s *tokenSource) acquire(ctx context.Context) (string, error) {
 
 // tokenError turns an MSAL failure into an *Error: refusals (4xx from the token or metadata
 // endpoint) are permanent credentials_invalid, a redirect is permanent redirect_refused;
-// 429/5xx and network failures are transient. Only
-// the endpoint's error code, AADSTS number and first sentence survive, never MSAL's text (which
-// quotes the whole response) and never a credential.
+// 429/5xx and network failures are transient. Only the endpoint's error code, AADSTS number
+// and first sentence survive, never MSAL's text (which quotes the whole response) and never a
+// credential.
 func (s *tokenSource) tokenError(ctx context.Context, err error) error {
 	e := &Error{Op: "token"}
 	var call msalerrors.CallErr

@@ -24,7 +24,7 @@ const (
 	ReasonBadRequest         = "bad_request"         // other 400s, 405
 	ReasonNetwork            = "network_error"       // no HTTP answer: connection, TLS, timeout (transient)
 	ReasonGraph              = "graph_error"         // anything else Graph answered
-	ReasonRedirect           = "redirect_refused"    // 3xx from Graph or the token authority: never followed
+	ReasonRedirect           = "redirect_refused"    // 3xx from Graph, the token authority or Secrets Manager: never followed
 )
 
 // MaxPhotoBytes is the largest photo the client sends: Graph limits a photo write to 4 MB.

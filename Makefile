@@ -13,6 +13,7 @@ export REQUIRE_CORPUS
 # Every parser of untrusted input has a fuzz target; CI runs each for FUZZTIME.
 FUZZ_TARGETS := \
 	FuzzSniff:./internal/imageproc \
+	FuzzWebPLayout:./internal/imageproc \
 	FuzzParseTarget:./internal/graph \
 	FuzzSniffImage:./internal/graph/graphtest \
 	FuzzParseCredentials:./internal/secrets \

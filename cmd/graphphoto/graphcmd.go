@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
@@ -228,7 +227,7 @@ func credentialsFromEnv(ctx context.Context, logger *slog.Logger) (graph.Credent
 		if err != nil {
 			return nil, fmt.Errorf("load AWS configuration for GRAPH_SECRET_ID: %w", err)
 		}
-		src := secrets.NewSource(secretsmanager.NewFromConfig(cfg), id, secrets.WithLogger(logger))
+		src := secrets.NewSource(secrets.NewClient(cfg), id, secrets.WithLogger(logger))
 		if cloud == "" {
 			return src, nil
 		}

@@ -163,6 +163,11 @@ func failure(reason string, transient bool, retryAfter time.Duration, cause erro
 	case graph.ReasonAccessDenied:
 		e.Status, e.Code = http.StatusForbidden, "ErrorAccessDenied"
 		e.Message = "Microsoft Graph does not allow this app to change that photo"
+	case graph.ReasonRedirect:
+		// Graph or its token authority pointed elsewhere; the client never follows, so this is
+		// an upstream fault the caller cannot fix.
+		e.Status, e.Code = http.StatusBadGateway, "BadGateway"
+		e.Message = "Microsoft Graph or its token authority answered with a redirect, which this API never follows; quote the request-id when reporting it"
 	case photo.ReasonInternal:
 		e.Status, e.Code = http.StatusInternalServerError, "InternalServerError"
 		e.Message = "the photo could not be processed because of an internal error"

@@ -230,6 +230,27 @@ func TestNoSecretsReachClientsOrLogs(t *testing.T) {
 	}
 }
 
+// TestUpstreamRedirectIsBadGateway: a redirect from Graph or the token authority is not
+// followed; the caller gets a 502 naming redirect_refused, and nothing is stored.
+func TestUpstreamRedirectIsBadGateway(t *testing.T) {
+	for _, kind := range []string{"graph", "token"} {
+		t.Run(kind, func(t *testing.T) {
+			f := newFixture(t, clientSecret, nil)
+			f.graph.AddFault(graphtest.Fault{Kind: kind, Status: 307, Location: "http://127.0.0.1:1/elsewhere"})
+			rec := f.do(t, aliceClaims(), http.MethodPut, "/v1.0/me/photo/$value", sourceJPEG(100, 100), map[string]string{"Content-Type": "image/jpeg"})
+			if rec.Code != http.StatusBadGateway || rec.Header().Get("Retry-After") != "" {
+				t.Fatalf("status %d Retry-After %q, want 502 and none: %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+			}
+			if env := graphError(t, rec); env.Error.InnerError.Reason != graph.ReasonRedirect || strings.Contains(rec.Body.String(), "elsewhere") {
+				t.Errorf("answer %s", rec.Body)
+			}
+			if _, ok := f.graph.Photo(tenantID, "users/"+aliceOID); ok {
+				t.Error("a photo was stored")
+			}
+		})
+	}
+}
+
 // TestRequestIDInResponsesAndLogs: API Gateway's request id (from the context) is answered and
 // logged; without one the handler makes its own.
 func TestRequestIDInResponsesAndLogs(t *testing.T) {

@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/graphphoto/graphphoto/internal/config"
 	"github.com/graphphoto/graphphoto/internal/graph"
@@ -52,7 +51,7 @@ func Build(ctx context.Context, getenv func(string) string, out io.Writer, graph
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	creds := graph.WithCloud(secrets.NewSource(secretsmanager.NewFromConfig(awsCfg), cfg.SecretID, secrets.WithLogger(logger)), cfg.Cloud)
+	creds := graph.WithCloud(secrets.NewSource(secrets.NewClient(awsCfg), cfg.SecretID, secrets.WithLogger(logger)), cfg.Cloud)
 	graphOpts.Endpoint, graphOpts.Authority, graphOpts.Logger = cfg.Endpoint, cfg.Authority, logger
 	graphClient, err := graph.NewClient(creds, graphOpts)
 	if err != nil {

@@ -127,6 +127,11 @@ func (s *tokenSource) build(ctx context.Context, fresh, reload bool) error {
 			if errors.As(err, &tr) && tr.Transient() {
 				e.reason, e.transient = ReasonUnavailable, true
 			}
+			// A refused redirect keeps its own reason, whichever endpoint answered it.
+			var rr interface{ Reason() string }
+			if errors.As(err, &rr) && rr.Reason() == ReasonRedirect {
+				e.reason, e.transient = ReasonRedirect, false
+			}
 			return e
 		}
 		if err := c.Validate(); err != nil {
@@ -156,11 +161,10 @@ func (s *tokenSource) build(ctx context.Context, fresh, reload bool) error {
 		s.app = nil
 		return &Error{Op: "token", reason: ReasonCredentialsInvalid, Message: s.redact(err.Error())}
 	}
-	opts := []confidential.Option{confidential.WithInstanceDiscovery(ep.InstanceDiscovery)}
-	if s.opts.HTTPClient != nil {
-		opts = append(opts, confidential.WithHTTPClient(s.opts.HTTPClient))
-	}
-	app, err := confidential.New(ep.Authority, s.creds.ClientID, cred, opts...)
+	// Always our client: MSAL's own default follows redirects, and would post the secret or
+	// assertion again to wherever a 307 from the authority points.
+	app, err := confidential.New(ep.Authority, s.creds.ClientID, cred,
+		confidential.WithInstanceDiscovery(ep.InstanceDiscovery), confidential.WithHTTPClient(s.opts.HTTPClient))
 	if err != nil {
 		s.app = nil
 		return &Error{Op: "token", reason: ReasonCredentialsInvalid, Message: s.redact(err.Error())}
@@ -183,13 +187,17 @@ func (s *tokenSource) acquire(ctx context.Context) (string, error) {
 }
 
 // tokenError turns an MSAL failure into an *Error: refusals (4xx from the token or metadata
-// endpoint) are permanent credentials_invalid; 429/5xx and network failures are transient. Only
-// the endpoint's error code, AADSTS number and first sentence survive, never MSAL's text (which
-// quotes the whole response) and never a credential.
+// endpoint) are permanent credentials_invalid, a redirect is permanent redirect_refused;
+// 429/5xx and network failures are transient. Only the endpoint's error code, AADSTS number
+// and first sentence survive, never MSAL's text (which quotes the whole response) and never a
+// credential.
 func (s *tokenSource) tokenError(ctx context.Context, err error) error {
 	e := &Error{Op: "token"}
 	var call msalerrors.CallErr
 	switch {
+	case errors.As(err, &call) && call.Resp != nil && isRedirect(call.Resp.StatusCode):
+		e.Status, e.reason = call.Resp.StatusCode, ReasonRedirect
+		e.Message = s.redact(DescribeRedirect("the token authority", call.Resp.Header.Get("Location")))
 	case errors.As(err, &call) && call.Resp != nil:
 		e.Status = call.Resp.StatusCode
 		var body struct {

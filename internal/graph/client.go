@@ -44,7 +44,8 @@ type Options struct {
 	// instance discovery (authority validation) off, as a private authority cannot pass it.
 	Authority string
 	// HTTPClient sends Graph and token requests; default http.DefaultClient. It must not
-	// compress request bodies (net/http never does).
+	// compress request bodies (net/http never does). The client uses a copy that never follows
+	// a redirect, whatever this one's CheckRedirect says (see NoRedirects).
 	HTTPClient *http.Client
 	// Logger gets one JSON-friendly line per attempt; default discards.
 	Logger *slog.Logger
@@ -124,6 +125,7 @@ func NewClient(src CredentialsSource, opts Options) (*Client, error) {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = http.DefaultClient
 	}
+	opts.HTTPClient = NoRedirects(opts.HTTPClient)
 	for _, u := range []string{opts.Endpoint, opts.Authority} {
 		if u != "" && !strings.HasPrefix(u, "https://") {
 			return nil, fmt.Errorf("graph client: override %q is not an https URL (MSAL requires https)", u)
@@ -132,6 +134,17 @@ func NewClient(src CredentialsSource, opts Options) (*Client, error) {
 	c := &Client{opts: opts, http: opts.HTTPClient, log: opts.Logger}
 	c.tokens = &tokenSource{src: src, opts: opts, log: opts.Logger}
 	return c, nil
+}
+
+// NoRedirects returns a copy of c that never follows a redirect: the 3xx answer comes back as
+// the response. net/http would send a 307 or 308 again, body included, to wherever Location
+// points: a photo PUT with its Authorization header (kept for any port of the same host), or
+// a token request with its client secret or assertion (MSAL's requests can replay their
+// body). A 301, 302 or 303 would turn a write into a GET and report its 200 as success.
+func NoRedirects(c *http.Client) *http.Client {
+	cc := *c
+	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &cc
 }
 
 // Method is the HTTP method PutPhoto uses.

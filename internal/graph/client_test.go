@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -582,6 +584,96 @@ func TestClientGraphErrors(t *testing.T) {
 	}
 }
 
+// trap is a plain-HTTP server on another port, standing for wherever a redirect points: it
+// records every request and answers 200, as a server that wants the write to look done would.
+type trap struct {
+	*httptest.Server
+	mu  sync.Mutex
+	got []string // what each request carried, without the credentials themselves
+}
+
+func newTrap(t *testing.T) *trap {
+	tr := &trap{}
+	tr.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		form, _ := url.ParseQuery(string(b))
+		tr.mu.Lock()
+		tr.got = append(tr.got, fmt.Sprintf("%s %s (bearer token: %v, client secret: %v, %d body bytes)",
+			r.Method, r.URL.Path, r.Header.Get("Authorization") != "", form.Get("client_secret") != "", len(b)))
+		tr.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"access_token":"trap-token","token_type":"Bearer","expires_in":3599}`))
+	}))
+	t.Cleanup(tr.Close)
+	return tr
+}
+
+func (tr *trap) requests() []string {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	return append([]string(nil), tr.got...)
+}
+
+// TestClientRefusesRedirects: a 3xx from Graph or from the token authority is a permanent
+// redirect_refused error; nothing reaches the redirect's target (no bearer token, no photo, no
+// client secret), the call is not retried, and a redirected write is never reported as done.
+// The test's HTTP client follows redirects, as net/http's default does: the Graph client must
+// refuse them whatever it is given.
+func TestClientRefusesRedirects(t *testing.T) {
+	tests := []struct {
+		name   string
+		fault  graphtest.Fault
+		op     string
+		graphs int // requests that reach Graph
+	}{
+		{"307 from Graph", graphtest.Fault{Kind: "graph", Method: "PUT", Status: 307}, "put photo", 1},
+		{"308 from Graph", graphtest.Fault{Kind: "graph", Method: "PUT", Status: 308}, "put photo", 1},
+		{"302 from Graph", graphtest.Fault{Kind: "graph", Method: "PUT", Status: 302}, "put photo", 1},
+		{"303 from Graph", graphtest.Fault{Kind: "graph", Method: "PUT", Status: 303}, "put photo", 1},
+		{"307 from the token endpoint", graphtest.Fault{Kind: "token", Status: 307}, "token", 0},
+		{"302 from the token endpoint", graphtest.Fault{Kind: "token", Status: 302}, "token", 0},
+		{"307 from the authority's metadata", graphtest.Fault{Kind: "openid", Status: 307}, "token", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, "")
+			tr := newTrap(t)
+			tt.fault.Location = tr.URL + "/v1.0/users/" + aliceID + "/photo/$value?sig=from-the-server#frag"
+			e.srv.AddFault(tt.fault)
+			src := &rotatingSource{stale: secret, current: secret}
+			c := e.client(t, src, nil)
+			res, err := c.PutPhoto(context.Background(), target(t, "users/alice@contoso.com"), graphtest.JPEG(64, 64))
+			if got := tr.requests(); len(got) > 0 {
+				t.Fatalf("the redirect was followed: its target got %q", got)
+			}
+			ge := asGraphError(t, err)
+			if ge.Reason() != graph.ReasonRedirect || ge.Transient() || ge.Status != tt.fault.Status || ge.Op != tt.op {
+				t.Fatalf("error %v: reason %s transient %v status %d op %q", err, ge.Reason(), ge.Transient(), ge.Status, ge.Op)
+			}
+			// It says where it would have gone, without the query or fragment the server chose.
+			if msg := err.Error(); !strings.Contains(msg, tr.URL+"/v1.0/users/") || strings.Contains(msg, "sig=") || strings.Contains(msg, "frag") {
+				t.Errorf("error text: %s", msg)
+			}
+			if _, ok := e.srv.Photo(tenantID, "users/"+aliceID); ok {
+				t.Error("a photo was stored")
+			}
+			graphs, tokens := 0, 0
+			for _, r := range e.srv.Requests() {
+				switch r.Kind {
+				case "graph":
+					graphs++
+				case "token":
+					tokens++
+				}
+			}
+			// One attempt, no retry; a token refusal does not make the source re-read a secret.
+			if graphs != tt.graphs || res.Attempts != tt.graphs || tokens > 1 || src.fresh != 0 {
+				t.Errorf("graph requests %d, attempts %d, token requests %d, fresh reads %d", graphs, res.Attempts, tokens, src.fresh)
+			}
+		})
+	}
+}
+
 func TestClientPatchMethod(t *testing.T) {
 	e := newEnv(t, "")
 	c := e.client(t, secretCreds(), func(o *graph.Options) { o.Method = "patch" })
@@ -696,6 +788,12 @@ func TestNoSecretInLogsOrErrors(t *testing.T) {
 	record(err)
 	e.srv.AddFault(graphtest.Fault{Kind: "graph", Times: 1, Reset: true})
 	_, err = c.PutPhoto(ctx, tg, jpg)
+	record(err)
+	e.srv.AddFault(graphtest.Fault{Kind: "graph", Times: 1, Status: 307, Location: e.srv.URL + "/elsewhere"})
+	_, err = c.PutPhoto(ctx, tg, jpg)
+	record(err)
+	e.srv.AddFault(graphtest.Fault{Kind: "token", Times: 1, Status: 307, Location: e.srv.URL + "/elsewhere"})
+	_, err = e.client(t, secretCreds(), nil).PutPhoto(ctx, tg, jpg)
 	record(err)
 	_, err = c.PutPhoto(ctx, tg, append(jpg, make([]byte, graph.MaxPhotoBytes)...))
 	record(err)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ const (
 	ReasonBadRequest         = "bad_request"         // other 400s, 405
 	ReasonNetwork            = "network_error"       // no HTTP answer: connection, TLS, timeout (transient)
 	ReasonGraph              = "graph_error"         // anything else Graph answered
+	ReasonRedirect           = "redirect_refused"    // 3xx from Graph, the token authority or Secrets Manager: never followed
 )
 
 // MaxPhotoBytes is the largest photo the client sends: Graph limits a photo write to 4 MB.
@@ -91,6 +93,9 @@ func (e *Error) Reason() string { return e.reason }
 // classify maps a Graph answer to a reason code and whether it is transient
 // (docs/graph-photo-api.md#classification).
 func classify(status int, code, message string) (string, bool) {
+	if isRedirect(status) {
+		return ReasonRedirect, false
+	}
 	switch status {
 	case http.StatusTooManyRequests:
 		return ReasonThrottled, true
@@ -147,6 +152,9 @@ func parseGraphError(op string, t Target, resp *http.Response, body []byte, clie
 		}
 	} else if len(body) > 0 {
 		e.Message = strings.TrimSpace(string(body))
+	}
+	if isRedirect(resp.StatusCode) {
+		e.Code, e.Message = "", DescribeRedirect("Graph", resp.Header.Get("Location"))
 	}
 	e.Message = clip(e.Message, 300)
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
@@ -208,4 +216,21 @@ func clip(s string, n int) string {
 		return s[:n] + "…"
 	}
 	return s
+}
+
+func isRedirect(status int) bool { return status >= 300 && status < 400 }
+
+// DescribeRedirect says, for an error, that who answered with a redirect and where it
+// pointed. The Location is shown without its user info, query and fragment, which could carry
+// anything the server chose.
+func DescribeRedirect(who, location string) string {
+	where := "no Location"
+	if location != "" {
+		where = "an unparseable Location"
+		if u, err := url.Parse(location); err == nil {
+			u.User, u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = nil, "", false, "", ""
+			where = clip(u.String(), 200)
+		}
+	}
+	return fmt.Sprintf("%s answered with a redirect to %s; redirects are never followed, so nothing was sent there", who, where)
 }

@@ -39,6 +39,8 @@ func TestErrorClassification(t *testing.T) {
 		{"not an image", 500, `{"error":{"code":"ErrorInternalServerError","message":"The file you chose isn't an image. Please choose a different file."}}`, "", "ErrorInternalServerError", ReasonImageRejected, false, 0},
 		{"other 500", 500, `{"error":{"code":"ErrorInternalServerError","message":"An internal server error occurred."}}`, "", "ErrorInternalServerError", ReasonGraph, false, 0},
 		{"bad gateway", 502, ``, "", "", ReasonGraph, false, 0},
+		{"redirect", 307, ``, "", "", ReasonRedirect, false, 0},
+		{"redirect with a Graph-shaped body", 302, `{"error":{"code":"Moved","message":"follow me"}}`, "", "", ReasonRedirect, false, 0},
 		{"method not allowed", 405, `{"error":{"code":"Request_BadRequest","message":"x"}}`, "", "Request_BadRequest", ReasonBadRequest, false, 0},
 	}
 	tg, _ := ParseTarget("users/alice@contoso.com")

@@ -14,8 +14,9 @@ import (
 )
 
 // The normaliser's limits these cases probe (imageproc's defaults): 100 MP for formats that
-// shrink while decoding (baseline JPEG, WebP), half for the others, a quarter for progressive
-// JPEG and interlaced PNG; 48 px the smallest side; 648 the photo's side.
+// shrink while decoding (baseline JPEG, lossy WebP), half for the others, a quarter for
+// progressive JPEG, interlaced PNG, lossless WebP and WebP with alpha, an eighth for animated
+// WebP; 48 px the smallest side; 648 the photo's side.
 const (
 	photoSide = 648
 	minSide   = 48
@@ -42,7 +43,11 @@ func bombs() ([]Case, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []Case{
+	anim, err := animatedWebPBombs()
+	if err != nil {
+		return nil, err
+	}
+	return append(anim, []Case{
 		{Name: "bomb-png-65536x65536.png", Class: "bomb", What: "PNG IHDR declaring 65536×65536 RGB (12.9 GB decoded), 57 bytes", Data: PNGHeaderOnly(65536, 65536, 0), Want: Rejected(TooManyPixels)},
 		{Name: "bomb-png-interlaced-8000x8000.png", Class: "bomb", What: "Adam7-interlaced PNG declaring 64 MP (cannot stream: the interlaced limit is a quarter)", Data: PNGHeaderOnly(8000, 8000, 1), Want: Rejected(TooManyPixels)},
 		{Name: "bomb-jpeg-20000x14000.jpg", Class: "bomb", What: "baseline JPEG whose SOF0 declares 20000×14000 (280 MP)", Data: jpegBomb, Want: Rejected(TooManyPixels)},
@@ -56,6 +61,33 @@ func bombs() ([]Case, error) {
 		// libheif refuses a side over 16384 while reading the header: corrupt, not too large.
 		{Name: "bomb-heic-32768x32768.heic", Class: "bomb", What: "HEIF ispe declaring 32768×32768, past libheif's own limit", Data: heicCanvas(32768, 32768), Want: Rejected(CorruptImage)},
 		{Name: "bomb-tiff-100000x100000.tif", Class: "bomb", What: "TIFF IFD declaring 100000×100000 RGB over a 3-byte strip", Data: tiffImage(100000, 100000, 3, 8, 2, []byte{1, 2, 3}), Want: Rejected(TooManyPixels)},
+	}...), nil
+}
+
+// animatedWebPBombs are animations (VP8X + ANIM + ANMF) within the 100 MP limit of a lossy
+// still WebP but over the eighth an animation gets: libvips composes the first frame on a
+// full-size RGBA canvas and decodes a lossless frame whole, about 9 bytes a canvas pixel when
+// a frame does not fill the canvas. Each was accepted and decoded before animations had their
+// own budget (peaks measured then in What).
+func animatedWebPBombs() ([]Case, error) {
+	rgb := rgbPixels(portrait(64, 64))
+	lossy, err := WebPImageChunks(rgb, 64, 64, 3, false)
+	if err != nil {
+		return nil, err
+	}
+	withAlpha, err := WebPImageChunks(rgbaPixels(portrait(64, 64)), 64, 64, 4, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(withAlpha) != 2 || withAlpha[0].Kind != "ALPH" {
+		return nil, fmt.Errorf("webp with alpha: the encoder wrote %d chunks, not ALPH and VP8", len(withAlpha))
+	}
+	green := color.NRGBA{10, 200, 30, 255}
+	return []Case{
+		{Name: "bomb-webp-animated-lossless-10000x10000.webp", Class: "bomb", What: "animated WebP whose one ANMF frame is 10000×10000 lossless (100 MP) in 88 bytes; was decoded whole at 436 MB", Data: WebPFile(VP8X(VP8XAnimation, 10000, 10000), ANIM(), ANMF(0, 0, 10000, 10000, VP8LSolid(10000, 10000, green))), Want: Rejected(TooManyPixels)},
+		{Name: "bomb-webp-animated-lossless-5000x5000.webp", Class: "bomb", What: "animated WebP, 25 MP canvas, a 5000×4998 lossless frame that does not fill it: within a quarter of the limit, over an eighth; was 268 MB", Data: WebPFile(VP8X(VP8XAnimation, 5000, 5000), ANIM(), ANMF(0, 0, 5000, 4998, VP8LSolid(5000, 4998, green))), Want: Rejected(TooManyPixels)},
+		{Name: "bomb-webp-animated-alpha-5000x5000.webp", Class: "bomb", What: "animated WebP, 25 MP canvas, a 64×64 lossy frame with its alpha (ALPH) inside ANMF and no alpha flag in VP8X; was 269 MB", Data: WebPFile(VP8X(VP8XAnimation, 5000, 5000), ANIM(), ANMF(0, 0, 64, 64, withAlpha...)), Want: Rejected(TooManyPixels)},
+		{Name: "bomb-webp-animated-lossy-7000x7000.webp", Class: "bomb", What: "animated WebP, 49 MP canvas around a 64×64 lossy frame: the canvas is what libvips allocates; was 261 MB", Data: WebPFile(VP8X(VP8XAnimation, 7000, 7000), ANIM(), ANMF(0, 0, 64, 64, lossy...)), Want: Rejected(TooManyPixels)},
 	}, nil
 }
 
@@ -131,6 +163,7 @@ func decompression() ([]Case, error) {
 		{Name: "decompress-png-7000x7000-zeros.png", Class: "decompression", What: fmt.Sprintf("49 MP RGB PNG of zeros, %d KB (147 MB decoded)", len(zeros)>>10), Data: zeros, Want: Photo(photoSide)},
 		{Name: "decompress-jpeg-progressive-4000x4000.jpg", Class: "decompression", What: fmt.Sprintf("16 MP progressive JPEG with detail, %d KB", len(prog)>>10), Data: prog, Want: Photo(photoSide)},
 		{Name: "decompress-webp-solid-9999x10000.webp", Class: "decompression", What: "lossless WebP of 99.99 MP, one colour, 40 bytes: lossless WebP decodes whole, so it gets a quarter of the 100 MP limit", Data: webpLossless(9999, 10000, color.NRGBA{30, 90, 200, 255}), Want: Rejected(TooManyPixels)},
+		{Name: "decompress-webp-animated-3535x3535.webp", Class: "decompression", What: "animated WebP of 12.5 MP, just under the animation limit, in its costliest layout: a lossless frame (3535×3533) that does not fill the canvas", Data: WebPFile(VP8X(VP8XAnimation, 3535, 3535), ANIM(), ANMF(0, 0, 3535, 3533, VP8LSolid(3535, 3533, color.NRGBA{200, 90, 30, 255}))), Want: Photo(photoSide)},
 		{Name: "decompress-webp-solid-4999x5000.webp", Class: "decompression", What: "lossless WebP of 25 MP, one colour, 40 bytes: just under the lossless limit, decoded whole (100 MB of ARGB)", Data: webpLossless(4999, 5000, color.NRGBA{90, 30, 200, 255}), Want: Photo(photoSide)},
 		{Name: "decompress-png-ztxt-bomb.png", Class: "decompression", What: "64×64 PNG with four zTXt chunks inflating to 64 MiB each", Data: textBomb, Want: Photo(64)},
 		{Name: "decompress-png-one-byte-idats.png", Class: "decompression", What: fmt.Sprintf("600×600 PNG in %d one-byte IDAT chunks", len(idat)), Data: many.Bytes(), Want: Photo(600)},
@@ -217,7 +250,7 @@ func corruptHeaders() ([]Case, error) {
 	var gifEmpty bytes.Buffer
 	gifEmpty.WriteString("GIF89a\x00\x00\x00\x00\x00\x00\x00;")
 
-	webpGarbage := webpFile(func(b *bytes.Buffer) { riffChunk(b, "VP8 ", bytes.Repeat([]byte{0xAB}, 64)) })
+	webpGarbage := WebPFile(WebPChunk{"VP8 ", bytes.Repeat([]byte{0xAB}, 64)})
 	heicNoMeta := box("ftyp", []byte("heic"), be32(0), []byte("mif1heic"))
 	return []Case{
 		{Name: "corrupt-png-ihdr-crc.png", Class: "corrupt", What: "PNG with a wrong IHDR CRC", Data: badCRC, Want: Rejected(CorruptImage)},
@@ -464,6 +497,21 @@ func gifOf(img image.Image) []byte {
 	var b bytes.Buffer
 	gif.Encode(&b, img, &gif.Options{NumColors: 256})
 	return b.Bytes()
+}
+
+// rgbaPixels is img's colours, unassociated, with an alpha that falls from opaque at the top to
+// clear at the bottom.
+func rgbaPixels(img *image.RGBA) []byte {
+	b := img.Bounds()
+	out := make([]byte, 0, b.Dx()*b.Dy()*4)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		a := 255 - 255*(y-b.Min.Y)/b.Dy()
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := img.RGBAAt(x, y)
+			out = append(out, c.R, c.G, c.B, byte(a))
+		}
+	}
+	return out
 }
 
 func rgbPixels(img *image.RGBA) []byte {

@@ -245,19 +245,34 @@ func vp8lSolid(w, h int, c color.NRGBA) []byte {
 	return bw.bytes()
 }
 
-func riffChunk(b *bytes.Buffer, kind string, data []byte) {
-	b.WriteString(kind)
-	binary.Write(b, binary.LittleEndian, uint32(len(data)))
-	b.Write(data)
-	if len(data)%2 == 1 {
+// WebPChunk is one RIFF chunk of a WebP: its FourCC and payload.
+type WebPChunk struct {
+	Kind string
+	Data []byte
+}
+
+// VP8X feature flags (the WebP container specification, "Extended File Format").
+const (
+	VP8XAnimation byte = 0x02
+	VP8XAlpha     byte = 0x10
+)
+
+func riffChunk(b *bytes.Buffer, c WebPChunk) {
+	b.WriteString(c.Kind)
+	binary.Write(b, binary.LittleEndian, uint32(len(c.Data)))
+	b.Write(c.Data)
+	if len(c.Data)%2 == 1 {
 		b.WriteByte(0)
 	}
 }
 
-func webpFile(chunks func(b *bytes.Buffer)) []byte {
+// WebPFile is a RIFF WEBP file holding chunks in order, each padded to an even size.
+func WebPFile(chunks ...WebPChunk) []byte {
 	var body bytes.Buffer
 	body.WriteString("WEBP")
-	chunks(&body)
+	for _, c := range chunks {
+		riffChunk(&body, c)
+	}
 	var b bytes.Buffer
 	b.WriteString("RIFF")
 	binary.Write(&b, binary.LittleEndian, uint32(body.Len()))
@@ -265,28 +280,86 @@ func webpFile(chunks func(b *bytes.Buffer)) []byte {
 	return b.Bytes()
 }
 
-func webpLossless(w, h int, c color.NRGBA) []byte {
-	return webpFile(func(b *bytes.Buffer) { riffChunk(b, "VP8L", vp8lSolid(w, h, c)) })
+// WebPChunks splits a WebP file into its top-level chunks.
+func WebPChunks(b []byte) ([]WebPChunk, error) {
+	if len(b) < 12 || string(b[0:4]) != "RIFF" || string(b[8:12]) != "WEBP" {
+		return nil, errors.New("webp chunks: not a RIFF WEBP file")
+	}
+	var out []WebPChunk
+	for i := 12; i < len(b); {
+		if i+8 > len(b) {
+			return nil, errors.New("webp chunks: truncated chunk header")
+		}
+		n := int(binary.LittleEndian.Uint32(b[i+4:]))
+		if n > len(b)-i-8 {
+			return nil, errors.New("webp chunks: chunk runs past the end")
+		}
+		out = append(out, WebPChunk{string(b[i : i+4]), b[i+8 : i+8+n]})
+		i += 8 + n + n&1
+	}
+	return out, nil
 }
+
+// VP8X is the extended format's header chunk: feature flags and a w×h canvas.
+func VP8X(flags byte, w, h int) WebPChunk {
+	return WebPChunk{"VP8X", append([]byte{flags, 0, 0, 0}, append(u24(w-1), u24(h-1)...)...)}
+}
+
+// ANIM is the animation parameters chunk: white background, loop forever.
+func ANIM() WebPChunk { return WebPChunk{"ANIM", []byte{255, 255, 255, 255, 0, 0}} }
+
+// ANMF is one animation frame of w×h at (x, y), which must be even (ANMF stores them halved),
+// holding its image chunks (ALPH, then VP8 or VP8L). It is shown 100 ms, blended, not disposed.
+func ANMF(x, y, w, h int, chunks ...WebPChunk) WebPChunk {
+	var b bytes.Buffer
+	b.Write(u24(x / 2))
+	b.Write(u24(y / 2))
+	b.Write(u24(w - 1))
+	b.Write(u24(h - 1))
+	b.Write(u24(100))
+	b.WriteByte(0)
+	for _, c := range chunks {
+		riffChunk(&b, c)
+	}
+	return WebPChunk{"ANMF", b.Bytes()}
+}
+
+// VP8LSolid is a VP8L chunk of a w×h one-colour lossless picture (see vp8lSolid): a few dozen
+// bytes whatever the size.
+func VP8LSolid(w, h int, c color.NRGBA) WebPChunk { return WebPChunk{"VP8L", vp8lSolid(w, h, c)} }
+
+// WebPImageChunks encodes w×h pixels of bands 3 (RGB) or 4 (RGBA) bytes each with libvips and
+// returns the image chunks of the result: VP8L when lossless, else VP8 after an ALPH for four
+// bands. They make real frames for ANMF.
+func WebPImageChunks(pix []byte, w, h, bands int, lossless bool) ([]WebPChunk, error) {
+	still, err := vipsWebP(pix, w, h, bands, lossless, 80)
+	if err != nil {
+		return nil, err
+	}
+	chunks, err := WebPChunks(still)
+	if err != nil {
+		return nil, err
+	}
+	var out []WebPChunk
+	for _, c := range chunks {
+		switch c.Kind {
+		case "ALPH", "VP8 ", "VP8L":
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("webp image chunks: the encoder wrote no image chunk")
+	}
+	return out, nil
+}
+
+func webpLossless(w, h int, c color.NRGBA) []byte { return WebPFile(VP8LSolid(w, h, c)) }
 
 func u24(v int) []byte { return []byte{byte(v), byte(v >> 8), byte(v >> 16)} }
 
 // webpAnimatedCanvas is an animated WebP whose canvas is w×h and whose one frame is 1×1.
 func webpAnimatedCanvas(w, h int) []byte {
-	return webpFile(func(b *bytes.Buffer) {
-		vp8x := append([]byte{0x02, 0, 0, 0}, append(u24(w-1), u24(h-1)...)...) // animation flag
-		riffChunk(b, "VP8X", vp8x)
-		riffChunk(b, "ANIM", []byte{255, 255, 255, 255, 0, 0}) // background, loop forever
-		var frame bytes.Buffer
-		frame.Write(u24(0))
-		frame.Write(u24(0))
-		frame.Write(u24(0)) // width-1
-		frame.Write(u24(0)) // height-1
-		frame.Write(u24(100))
-		frame.WriteByte(0)
-		riffChunk(&frame, "VP8L", vp8lSolid(1, 1, color.NRGBA{200, 0, 0, 255}))
-		riffChunk(b, "ANMF", frame.Bytes())
-	})
+	return WebPFile(VP8X(VP8XAnimation, w, h), ANIM(), ANMF(0, 0, 1, 1, VP8LSolid(1, 1, color.NRGBA{200, 0, 0, 255})))
 }
 
 // ---- HEIF boxes ---------------------------------------------------------------------------

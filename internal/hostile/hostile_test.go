@@ -91,6 +91,77 @@ func TestDeclaredSizes(t *testing.T) {
 	}
 }
 
+// TestAnimatedWebP: each animated WebP case is VP8X (the animation flag only) + ANIM + one
+// ANMF, read back by hand: canvas and frame sizes as named, a lossless frame whose VP8L header
+// agrees with the ANMF, and alpha carried by an ALPH chunk inside the frame alone.
+func TestAnimatedWebP(t *testing.T) {
+	cs, err := allCases()
+	if err != nil {
+		t.Fatal(err)
+	}
+	le24 := func(b []byte) int { return int(b[0]) | int(b[1])<<8 | int(b[2])<<16 }
+	tests := map[string]struct {
+		canvas, frame [2]int
+		inner         []string // the frame's chunks
+	}{
+		"bomb-webp-animated-canvas.webp":               {[2]int{16383, 16383}, [2]int{1, 1}, []string{"VP8L"}},
+		"bomb-webp-animated-lossless-10000x10000.webp": {[2]int{10000, 10000}, [2]int{10000, 10000}, []string{"VP8L"}},
+		"bomb-webp-animated-lossless-5000x5000.webp":   {[2]int{5000, 5000}, [2]int{5000, 4998}, []string{"VP8L"}},
+		"bomb-webp-animated-alpha-5000x5000.webp":      {[2]int{5000, 5000}, [2]int{64, 64}, []string{"ALPH", "VP8 "}},
+		"bomb-webp-animated-lossy-7000x7000.webp":      {[2]int{7000, 7000}, [2]int{64, 64}, []string{"VP8 "}},
+		"decompress-webp-animated-3535x3535.webp":      {[2]int{3535, 3535}, [2]int{3535, 3533}, []string{"VP8L"}},
+	}
+	seen := 0
+	for _, c := range cs {
+		want, ok := tests[c.Name]
+		if !ok {
+			continue
+		}
+		seen++
+		d := c.Data
+		if string(d[0:4]) != "RIFF" || int(binary.LittleEndian.Uint32(d[4:]))+8 != len(d) || string(d[8:16]) != "WEBPVP8X" {
+			t.Errorf("%s: not a RIFF WEBP starting with VP8X", c.Name)
+			continue
+		}
+		vp8x := d[20:30]
+		if vp8x[0] != VP8XAnimation || [2]int{le24(vp8x[4:]) + 1, le24(vp8x[7:]) + 1} != want.canvas {
+			t.Errorf("%s: VP8X flags %#x, canvas %dx%d", c.Name, vp8x[0], le24(vp8x[4:])+1, le24(vp8x[7:])+1)
+		}
+		if string(d[30:34]) != "ANIM" || string(d[44:48]) != "ANMF" {
+			t.Errorf("%s: chunks after VP8X are %q and %q", c.Name, d[30:34], d[44:48])
+			continue
+		}
+		n := int(binary.LittleEndian.Uint32(d[48:]))
+		frame := d[52:]
+		if 52+n+n&1 != len(d) {
+			t.Errorf("%s: ANMF of %d bytes does not end the file (%d bytes)", c.Name, n, len(d))
+			continue
+		}
+		frame = frame[:n]
+		if le24(frame[0:]) != 0 || le24(frame[3:]) != 0 || [2]int{le24(frame[6:]) + 1, le24(frame[9:]) + 1} != want.frame {
+			t.Errorf("%s: frame at (%d,%d) of %dx%d", c.Name, 2*le24(frame[0:]), 2*le24(frame[3:]), le24(frame[6:])+1, le24(frame[9:])+1)
+		}
+		var inner []string
+		for i := 16; i+8 <= len(frame); {
+			kind, m := string(frame[i:i+4]), int(binary.LittleEndian.Uint32(frame[i+4:]))
+			inner = append(inner, kind)
+			if kind == "VP8L" {
+				bits := binary.LittleEndian.Uint32(frame[i+9:])
+				if got := [2]int{int(bits&0x3FFF) + 1, int(bits>>14&0x3FFF) + 1}; frame[i+8] != 0x2f || got != want.frame {
+					t.Errorf("%s: VP8L declares %v, the ANMF %v", c.Name, got, want.frame)
+				}
+			}
+			i += 8 + m + m&1
+		}
+		if strings.Join(inner, ",") != strings.Join(want.inner, ",") {
+			t.Errorf("%s: frame holds %q, want %q", c.Name, inner, want.inner)
+		}
+	}
+	if seen != len(tests) {
+		t.Errorf("found %d of the %d animated WebP cases", seen, len(tests))
+	}
+}
+
 // TestAnimationFrames: the GIF really has 1,000 frames, and the polyglots carry their payload.
 func TestAnimationFrames(t *testing.T) {
 	cs, err := allCases()
@@ -183,6 +254,30 @@ func TestWriteDir(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(dir, c.Name))
 		if err != nil || !bytes.Equal(b, c.Data) {
 			t.Errorf("%s: %v", c.Name, err)
+		}
+	}
+}
+
+// TestWebPChunks: WebPFile and WebPChunks are inverses, odd payloads are padded, and a cut
+// file is an error, not a short list.
+func TestWebPChunks(t *testing.T) {
+	in := []WebPChunk{VP8X(VP8XAnimation|VP8XAlpha, 3, 5), ANIM(), {"ODD ", []byte{1, 2, 3}}, ANMF(2, 4, 1, 1, VP8LSolid(1, 1, color.NRGBA{A: 255}))}
+	file := WebPFile(in...)
+	if len(file)%2 != 0 {
+		t.Errorf("file of %d bytes: a chunk was not padded", len(file))
+	}
+	out, err := WebPChunks(file)
+	if err != nil || len(out) != len(in) {
+		t.Fatalf("%d chunks back (%v), want %d", len(out), err, len(in))
+	}
+	for i := range in {
+		if out[i].Kind != in[i].Kind || !bytes.Equal(out[i].Data, in[i].Data) {
+			t.Errorf("chunk %d: %q %x, want %q %x", i, out[i].Kind, out[i].Data, in[i].Kind, in[i].Data)
+		}
+	}
+	for _, cut := range []int{len(file) - 1, 20, 11} {
+		if _, err := WebPChunks(file[:cut]); err == nil {
+			t.Errorf("file cut at %d: no error", cut)
 		}
 	}
 }

@@ -141,17 +141,20 @@ func (j *job) inspect() error {
 	j.source = Source{Format: f, Width: h.Width, Height: h.Height, Orientation: h.Orientation, Interlaced: h.Interlaced}
 
 	// Progressive JPEG, interlaced PNG, lossless WebP and WebP with alpha cannot stream: their
-	// decoders hold the whole image.
-	wholeDecode := h.Interlaced || (f == FormatWebP && webpNeedsFullDecode(j.src))
-	pixels := int64(h.Width) * int64(h.Height)
-	if limit := j.opts.pixelLimit(f, wholeDecode); pixels > int64(limit) {
-		kind := f.String()
-		switch {
-		case h.Interlaced:
-			kind = "interlaced " + kind
-		case wholeDecode:
-			kind = "lossless or alpha " + kind
+	// decoders hold the whole image; an animated WebP also holds its canvas. For an animation
+	// the header's size is the canvas's, which bounds every frame (libwebp's demuxer refuses a
+	// frame outside it).
+	cost, kind := decodeRows, f.String()
+	if h.Interlaced {
+		cost, kind = decodeWhole, "interlaced "+kind
+	}
+	if f == FormatWebP {
+		if l := readWebPLayout(j.src); l.cost() > cost {
+			cost, kind = l.cost(), l.String()
 		}
+	}
+	pixels := int64(h.Width) * int64(h.Height)
+	if limit := j.opts.pixelLimit(f, cost); pixels > int64(limit) {
 		return refuse(ReasonTooManyPixels, nil, "%dx%d %s is %.1f MP, over the %.1f MP limit", h.Width, h.Height, kind, float64(pixels)/1e6, float64(limit)/1e6)
 	}
 	if min(h.Width, h.Height) < j.opts.MinSide {

@@ -63,7 +63,8 @@ type Options struct {
 	// MaxPixels bounds width×height read from the header, for formats that can shrink while
 	// decoding (baseline JPEG, lossy WebP). Others get half; progressive JPEG, interlaced PNG,
 	// lossless WebP and WebP with alpha a quarter: their decoders hold the whole image, so they
-	// cost memory in proportion to their pixels.
+	// cost memory in proportion to their pixels. Animated WebP gets an eighth: its canvas is
+	// held whole beside the first frame (see decodeCanvas).
 	MaxPixels int
 	// MinSide is the smallest width or height accepted. Graph refuses photos under 48 px
 	// (ValidationWidthTooSmall).
@@ -110,10 +111,27 @@ func (o Options) Validate() error {
 	return nil
 }
 
+// decodeCost is how much of an image its decoder holds at once, which sets its pixel budget.
+type decodeCost int
+
+const (
+	// decodeRows: rows stream through the decoder. Formats that shrink while decoding get all
+	// of MaxPixels, the others half.
+	decodeRows decodeCost = iota
+	// decodeWhole: the decoder holds the whole image at full size (progressive JPEG,
+	// interlaced PNG, lossless WebP, WebP with alpha): a quarter.
+	decodeWhole
+	// decodeCanvas: an animated WebP, whose first frame libvips composes on a full-size canvas
+	// beside the frame's own buffers: an eighth.
+	decodeCanvas
+)
+
 // pixelLimit is the pixel budget for an image of format f as its header describes it.
-func (o Options) pixelLimit(f Format, wholeDecode bool) int {
+func (o Options) pixelLimit(f Format, cost decodeCost) int {
 	switch {
-	case wholeDecode:
+	case cost == decodeCanvas:
+		return o.MaxPixels / 8
+	case cost == decodeWhole:
 		return o.MaxPixels / 4
 	case f.shrinksOnLoad():
 		return o.MaxPixels

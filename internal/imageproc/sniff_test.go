@@ -3,8 +3,11 @@ package imageproc
 import (
 	"context"
 	"errors"
+	"image/color"
 	"strings"
 	"testing"
+
+	"github.com/graphphoto/graphphoto/internal/hostile"
 )
 
 func TestSniff(t *testing.T) {
@@ -95,6 +98,8 @@ func FuzzSniff(f *testing.F) {
 	f.Add([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"))
 	f.Add(synthPNG(f, 64, 64, false))
 	f.Add(synthJPEG(f, 64, 64, false))
+	f.Add(hostile.WebPFile(hostile.VP8X(hostile.VP8XAnimation, 64, 64), hostile.ANIM(),
+		hostile.ANMF(0, 0, 64, 48, hostile.VP8LSolid(64, 48, color.NRGBA{R: 9, A: 255}))))
 	opts := Options{}.WithDefaults()
 	f.Fuzz(func(t *testing.T, b []byte) {
 		src, err := Inspect(context.Background(), b, opts)
@@ -110,6 +115,9 @@ func FuzzSniff(f *testing.F) {
 		}
 		if int64(src.Width)*int64(src.Height) > int64(opts.MaxPixels) || min(src.Width, src.Height) < opts.MinSide {
 			t.Fatalf("accepted %dx%d outside the limits", src.Width, src.Height)
+		}
+		if src.Format == FormatWebP && src.Width*src.Height > opts.pixelLimit(FormatWebP, readWebPLayout(b).cost()) {
+			t.Fatalf("accepted a %dx%d %s over its budget", src.Width, src.Height, readWebPLayout(b))
 		}
 	})
 }

@@ -135,6 +135,25 @@ func TestRunThrottled(t *testing.T) {
 	}
 }
 
+// TestRunRedirectRefused: a redirect from Graph or the token authority is a permanent failure
+// of the write: failed, not retried, and never synced.
+func TestRunRedirectRefused(t *testing.T) {
+	for _, kind := range []string{"graph", "token"} {
+		t.Run(kind, func(t *testing.T) {
+			srv := newGraph(t)
+			p := newPipeline(t, srv, creds(secret))
+			srv.AddFault(graphtest.Fault{Kind: kind, Status: 307, Location: "http://127.0.0.1:1/elsewhere"})
+			o := p.Run(context.Background(), target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
+			if o.Status != StatusFailed || o.Reason != graph.ReasonRedirect || o.Transient {
+				t.Fatalf("outcome %s/%s transient=%v (%v), want failed/%s permanent", o.Status, o.Reason, o.Transient, o.Err, graph.ReasonRedirect)
+			}
+			if _, ok := srv.Photo(tenantID, "users/"+aliceID); ok {
+				t.Error("a photo was stored")
+			}
+		})
+	}
+}
+
 // TestCredentialsFromSecretsManagerFailure: a Secrets Manager outage is transient, a missing
 // secret is not.
 func TestCredentialsSourceFailure(t *testing.T) {

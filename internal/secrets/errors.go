@@ -7,7 +7,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	smithy "github.com/aws/smithy-go"
+
+	"github.com/graphphoto/graphphoto/internal/graph"
 )
 
 // Reasons are stable codes that logs, tags and metrics carry; callers compare Error.Reason
@@ -23,6 +26,9 @@ const (
 	// ReasonUnavailable: Secrets Manager could not answer (throttling, service fault, network,
 	// timeout) or answered with an error this package does not know.
 	ReasonUnavailable = "secret_unavailable"
+	// ReasonRedirect: Secrets Manager answered with a redirect (3xx), which is never followed.
+	// It is the Graph client's code, so the outcome names it whichever endpoint redirected.
+	ReasonRedirect = graph.ReasonRedirect
 )
 
 // Error is the failure of reading or parsing the credentials secret. Its text names the secret
@@ -85,6 +91,13 @@ func classify(secretID string, err error) *Error {
 
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		// The invocation ran out of time or was cancelled; the secret may be fine.
+		return e
+	}
+	var resp *awshttp.ResponseError
+	if errors.As(err, &resp) && resp.Response != nil && resp.HTTPStatusCode() >= 300 && resp.HTTPStatusCode() < 400 {
+		e.reason, e.transient = ReasonRedirect, false
+		e.msg = fmt.Sprintf("GetSecretValue got HTTP %d: %s", resp.HTTPStatusCode(),
+			graph.DescribeRedirect("Secrets Manager", resp.Response.Header.Get("Location")))
 		return e
 	}
 	var apiErr smithy.APIError

@@ -66,7 +66,8 @@
 // # Test controls
 //
 // AddFault scripts failures by method, kind, path, skip and count: a status (429/503/504 with a
-// Retry-After in seconds or as an HTTP date), a connection reset, or latency; AddRandomFault fails
+// Retry-After in seconds or as an HTTP date), a redirect (a 3xx with a Location, to test that a
+// client does not follow it), a connection reset, or latency; AddRandomFault fails
 // a share of requests from a seeded source. Requests returns the request log (method, path,
 // status, content types, encoding, bytes, client-request-id, request-id, time); Photo reads a
 // stored photo; RevokeTokens, SetAppSecrets and Options.Now drive token expiry and rotation.

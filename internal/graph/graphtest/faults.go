@@ -8,8 +8,8 @@ import (
 )
 
 // Fault is a scripted failure: the requests it matches are answered with Status (and Retry-After),
-// or have their connection reset, optionally after a delay. Rules are checked in the order they
-// were added; the first that matches and still has uses answers.
+// redirected to Location, or have their connection reset, optionally after a delay. Rules are
+// checked in the order they were added; the first that matches and still has uses answers.
 type Fault struct {
 	Method string // matches any method when ""
 	Kind   string // "graph", "token", "openid", "discovery"; any when ""
@@ -20,6 +20,7 @@ type Fault struct {
 	Status     int           // status to answer with (429, 503, 504, …); 0 = pass through after Latency
 	Code       string        // error code; default by status (activityLimitReached, serviceNotAvailable, …)
 	RetryAfter string        // Retry-After header value as sent: seconds ("3") or an HTTP date
+	Location   string        // with a 3xx Status: the redirect's target, sent as is; the answer has no body
 	Reset      bool          // close the connection without any response
 	Latency    time.Duration // wait this long first (bounded by the request's context)
 }
@@ -123,6 +124,11 @@ func (e *emulator) applyFault(w http.ResponseWriter, r *http.Request, kind, reqI
 	}
 	if chosen.RetryAfter != "" {
 		w.Header().Set("Retry-After", chosen.RetryAfter)
+	}
+	if chosen.Location != "" {
+		w.Header().Set("Location", chosen.Location)
+		w.WriteHeader(chosen.Status)
+		return name + fmt.Sprintf(": %d to %s", chosen.Status, chosen.Location), false
 	}
 	if kind == "token" || kind == "openid" || kind == "discovery" {
 		writeJSON(w, chosen.Status, oauthError{

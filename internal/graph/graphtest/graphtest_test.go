@@ -582,6 +582,41 @@ func TestFaults(t *testing.T) {
 	f.srv.ClearFaults()
 }
 
+// TestRedirectFaults: a fault with a Location answers a bare redirect, to Graph and token
+// requests alike, instead of serving them: no photo is stored, and the log names the fault.
+func TestRedirectFaults(t *testing.T) {
+	f := newFixture(t)
+	f.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	tok := f.token(t, clientID)
+	path := "/v1.0/users/" + aliceID + "/photo/$value"
+	elsewhere := "http://127.0.0.1:1/elsewhere" + path
+	f.srv.AddFault(Fault{Method: "PUT", Path: "/photo/$value", Times: 1, Status: 307, Location: elsewhere})
+	f.srv.AddFault(Fault{Kind: "token", Times: 1, Status: 302, Location: "/other/oauth2/v2.0/token"})
+	r := f.do(t, "PUT", path, JPEG(64, 64), bearer(tok, "Content-Type", "image/jpeg"))
+	if r.status != 307 || r.header.Get("Location") != elsewhere || len(r.body) != 0 {
+		t.Fatalf("graph redirect: %d Location %q body %q", r.status, r.header.Get("Location"), r.body)
+	}
+	if _, ok := f.srv.Photo(tenantID, "users/"+aliceID); ok {
+		t.Error("the redirected PUT stored a photo")
+	}
+	if r := f.tokenForm(t, tenantID, secretForm(clientID, secret)); r.status != 302 || r.header.Get("Location") != "/other/oauth2/v2.0/token" {
+		t.Fatalf("token redirect: %d %v", r.status, r.header)
+	}
+	var faults []string
+	for _, e := range f.srv.Requests() {
+		if e.Fault != "" {
+			faults = append(faults, e.Fault)
+		}
+	}
+	if len(faults) != 2 || !strings.HasSuffix(faults[0], "307 to "+elsewhere) || !strings.HasSuffix(faults[1], "302 to /other/oauth2/v2.0/token") {
+		t.Errorf("faults in log: %q", faults)
+	}
+	// Used up, the rules let the same requests through.
+	if r := f.do(t, "PUT", path, JPEG(64, 64), bearer(tok, "Content-Type", "image/jpeg")); r.status != 200 {
+		t.Fatalf("after the redirect: %d %s", r.status, r.body)
+	}
+}
+
 func TestRandomFaultsAreSeeded(t *testing.T) {
 	run := func() []int {
 		srv := New(Options{FaultSeed: 42, Tenants: []Tenant{{ID: tenantID}}})

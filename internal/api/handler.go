@@ -33,6 +33,7 @@ import (
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/obs"
 	"github.com/graphphoto/graphphoto/internal/photo"
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 // DefaultMaxInlineBytes is the largest body PUT/PATCH take. Lambda's synchronous request
@@ -147,7 +148,7 @@ type exchange struct {
 	requestID       string
 	clientRequestID string
 	status          int
-	reason          string
+	reason          reason.Reason
 	attrs           []slog.Attr
 }
 
@@ -179,8 +180,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.String("path", clip(r.URL.EscapedPath(), 300)),
 		slog.Int("http_status", x.status),
 	}, x.attrs...)
-	if x.reason != "" {
-		attrs = append(attrs, slog.String("reason", x.reason))
+	if !x.reason.IsZero() {
+		attrs = append(attrs, slog.String("reason", x.reason.String()))
 	}
 	if x.clientRequestID != "" {
 		attrs = append(attrs, slog.String("client_request_id", x.clientRequestID))
@@ -256,7 +257,7 @@ func (h *Handler) route(x *exchange) {
 	var allow string
 	switch kind {
 	case routeNone:
-		h.fail(x, &Error{Status: http.StatusNotFound, Code: "NotFound", Reason: ReasonNoRoute,
+		h.fail(x, &Error{Reason: ReasonNoRoute,
 			Message: "no such route: this API serves only {target}/photo/$value, {target}/photo and POST /v1.0/uploads"})
 		return
 	case routeValue:
@@ -267,7 +268,7 @@ func (h *Handler) route(x *exchange) {
 		allow = "POST"
 	}
 	if !methodAllowed(allow, x.r.Method) {
-		h.fail(x, &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Reason: ReasonMethod, Allow: allow,
+		h.fail(x, &Error{Reason: ReasonMethod, Allow: allow,
 			Message: fmt.Sprintf("%s is not allowed here; allowed: %s", clip(x.r.Method, 20), allow)})
 		return
 	}
@@ -287,7 +288,7 @@ func (h *Handler) route(x *exchange) {
 	}
 	t, err := graph.ParseTarget(targetPath)
 	if err != nil {
-		h.fail(x, failure("bad_target", false, 0, err))
+		h.fail(x, failure(graph.ReasonBadTarget, false, 0, err))
 		return
 	}
 	a := accessWrite
@@ -327,7 +328,7 @@ func methodAllowed(allow, method string) bool {
 
 // fail answers with e and notes it for the log line.
 func (h *Handler) fail(x *exchange, e *Error) {
-	x.status, x.reason = e.Status, e.Reason
+	x.status, x.reason = e.Status(), e.Reason
 	if e.Cause != nil {
 		x.add(slog.String("error", e.Cause.Error()))
 	}
@@ -367,7 +368,7 @@ func (h *Handler) put(x *exchange, t graph.Target) {
 	}
 	src, err := io.ReadAll(io.LimitReader(x.r.Body, int64(h.maxInline)+1))
 	if err != nil {
-		h.fail(x, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody,
+		h.fail(x, &Error{Reason: ReasonBadBody,
 			Message: "the request body could not be read", Cause: fmt.Errorf("read body: %w", err)})
 		return
 	}
@@ -376,7 +377,7 @@ func (h *Handler) put(x *exchange, t graph.Target) {
 		return
 	}
 	if len(src) == 0 {
-		h.fail(x, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonEmptyBody,
+		h.fail(x, &Error{Reason: ReasonEmptyBody,
 			Message: "the request has no body; send the image bytes"})
 		return
 	}
@@ -416,7 +417,7 @@ func (h *Handler) record(x *exchange, o photo.Outcome) {
 		{Name: obs.GraphMs, Unit: obs.Milliseconds, Value: ms(o.Graph)},
 		{Name: obs.BytesIn, Unit: obs.Bytes, Value: float64(o.SourceBytes)},
 		{Name: obs.BytesOut, Unit: obs.Bytes, Value: float64(o.PhotoBytes)},
-	}, map[string]any{"status": string(o.Status), "reason": o.Reason, "request_id": x.requestID})
+	}, map[string]any{"status": string(o.Status), "reason": o.Reason.String(), "request_id": x.requestID})
 	if err != nil {
 		x.add(slog.String("metrics_error", err.Error()))
 	}
@@ -428,7 +429,7 @@ func (h *Handler) record(x *exchange, o photo.Outcome) {
 // Graph client sends image/jpeg whatever the photo's format.
 func checkUpload(r *http.Request) *Error {
 	if ce := strings.TrimSpace(r.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Reason: ReasonMediaType,
+		return &Error{Reason: ReasonMediaType,
 			Message: "send the image uncompressed (no Content-Encoding)"}
 	}
 	ct := r.Header.Get("Content-Type")
@@ -439,7 +440,7 @@ func checkUpload(r *http.Request) *Error {
 	if err == nil && (strings.HasPrefix(mt, "image/") || mt == "application/octet-stream") {
 		return nil
 	}
-	return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Reason: ReasonMediaType,
+	return &Error{Reason: ReasonMediaType,
 		Message: "send the image bytes as the body with Content-Type image/* (for example image/jpeg)"}
 }
 
@@ -450,7 +451,7 @@ func (h *Handler) tooLarge(n int64) *Error {
 		msg = fmt.Sprintf("the body is %d bytes, over the %d-byte limit of this route (Lambda's 6 MB payload, base64-encoded); "+
 			"upload larger originals (up to %d bytes) with POST /v1.0/uploads", n, h.maxInline, h.opts.Photos.MaxSourceBytes())
 	}
-	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Reason: ReasonBodyTooLarge, Message: msg}
+	return &Error{Reason: ReasonBodyTooLarge, Message: msg}
 }
 
 func (h *Handler) getValue(x *exchange, t graph.Target) {
@@ -489,7 +490,7 @@ func (h *Handler) getMeta(x *exchange, t graph.Target) {
 
 func (h *Handler) delete(x *exchange, t graph.Target) {
 	if !t.SupportsDelete() {
-		h.fail(x, &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Reason: ReasonDeleteContact,
+		h.fail(x, &Error{Reason: ReasonDeleteContact,
 			Allow: "GET, PUT, PATCH", Message: "Microsoft Graph deletes only user and group photos, not a contact's"})
 		return
 	}

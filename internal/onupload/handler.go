@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -33,6 +34,7 @@ import (
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/obs"
 	"github.com/graphphoto/graphphoto/internal/photo"
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 // Pipeline is the photo work; *photo.Pipeline implements it.
@@ -99,13 +101,14 @@ func New(client S3, p Pipeline, opts Options) (*Handler, error) {
 	return &Handler{s3: client, pipeline: p, opts: opts, log: log}, nil
 }
 
-// Skip reasons of objects that need no work.
-const (
-	SkipAlreadySynced = "already_synced" // this object version is tagged synced already
+// The reasons of objects that need no work.
+var (
+	// SkipAlreadySynced: this object version is tagged synced already.
+	SkipAlreadySynced = reason.New("already_synced", reason.Synced, http.StatusOK, "", "")
 	// SkipSuperseded: the event's object is no longer the key's current version: a newer upload
 	// or a delete marker came after it, and that one wins. Recorded as graph-photo-status=skipped,
 	// graph-photo-reason=superseded on the version, where it still exists.
-	SkipSuperseded = "superseded"
+	SkipSuperseded = reason.New("superseded", reason.Skipped, http.StatusOK, "", "")
 )
 
 // Result is what happened to one object.
@@ -150,7 +153,7 @@ func (h *Handler) Handle(ctx context.Context, payload json.RawMessage) (any, err
 	if err != nil {
 		// No known shape: the trigger is wired to the wrong source. Failing makes it visible (Lambda
 		// errors metric, on-failure destination) instead of dropping events silently.
-		h.log.ErrorContext(ctx, "event not processed", "reason", reasonOf(err), "error", err.Error(), "bytes", len(payload))
+		h.log.ErrorContext(ctx, "event not processed", "reason", reasonOf(err).String(), "error", err.Error(), "bytes", len(payload))
 		return nil, err
 	}
 	if ev.Skip != "" {
@@ -168,7 +171,7 @@ func (h *Handler) Process(ctx context.Context, ev Event) []ItemResult {
 		switch {
 		case item.Err != nil:
 			h.log.ErrorContext(ctx, "message not processed", "trigger", string(ev.Trigger), "item", item.ID,
-				"reason", reasonOf(item.Err), "error", item.Err.Error())
+				"reason", reasonOf(item.Err).String(), "error", item.Err.Error())
 		case item.Skip != "":
 			h.log.InfoContext(ctx, "message skipped", "trigger", string(ev.Trigger), "item", item.ID, "skip", item.Skip)
 		}
@@ -257,7 +260,7 @@ func (h *Handler) object(ctx context.Context, o Object) (r Result) {
 		// No version in the event (an unversioned bucket, or a server that sends none): the
 		// ETag tells whether the key still holds the event's object. It does not, so there is
 		// no object left to tag either: the tags at the key are the newer object's.
-		r.Skipped = SkipSuperseded
+		r.Skipped = SkipSuperseded.String()
 		r.Outcome = photo.Outcome{Status: photo.StatusSkipped, Reason: SkipSuperseded}
 		r.TagNote = "not tagged: the key holds another object (ETag " + aws.ToString(head.ETag) + ")"
 		return r
@@ -279,7 +282,7 @@ func (h *Handler) object(ctx context.Context, o Object) (r Result) {
 	tags := tr.out
 	existing := tags.TagSet
 	if tagValue(existing, TagStatus) == string(photo.StatusSynced) {
-		r.Skipped = SkipAlreadySynced
+		r.Skipped = SkipAlreadySynced.String()
 		r.Outcome = photo.Outcome{Status: photo.StatusSynced, SourceBytes: int(size)}
 		return r
 	}
@@ -322,7 +325,7 @@ func (h *Handler) object(ctx context.Context, o Object) (r Result) {
 // skipped, and tagged skipped/superseded unless it was synced while it was current (that tag
 // stays true, and is what the duplicate check reads).
 func (h *Handler) supersede(ctx context.Context, r *Result, existing []types.Tag, by string) {
-	r.Skipped, r.SupersededBy = SkipSuperseded, by
+	r.Skipped, r.SupersededBy = SkipSuperseded.String(), by
 	r.Outcome = photo.Outcome{Status: photo.StatusSkipped, Reason: SkipSuperseded}
 	if tagValue(existing, TagStatus) == string(photo.StatusSynced) {
 		r.TagNote = "not tagged: synced while it was current"
@@ -382,8 +385,7 @@ type notStartedError struct{ left time.Duration }
 func (e *notStartedError) Error() string {
 	return fmt.Sprintf("not started: %v left before the invocation's deadline", e.left.Round(time.Millisecond))
 }
-func (e *notStartedError) Reason() string  { return photo.ReasonTimeout }
-func (e *notStartedError) Transient() bool { return true }
+func (e *notStartedError) Reason() reason.Reason { return photo.ReasonTimeout }
 
 type bytesWriter struct{ b *[]byte }
 
@@ -397,7 +399,7 @@ func (w bytesWriter) Write(p []byte) (int, error) {
 // trigger delivers it again and the outcome gets recorded (a repeated Graph PUT of the same bytes
 // is harmless); a permanent one is only logged.
 func (h *Handler) tagWith(ctx context.Context, r *Result, existing []types.Tag) {
-	plan := MergeTags(existing, string(r.Outcome.Status), r.Outcome.Reason)
+	plan := MergeTags(existing, string(r.Outcome.Status), r.Outcome.Reason.String())
 	if len(plan.Dropped) > 0 {
 		r.TagNote = fmt.Sprintf("the object has %d tags of its own; no room for %s", len(existing)-countOurs(existing), strings.Join(plan.Dropped, ", "))
 	}
@@ -449,8 +451,8 @@ func optional(s string) *string {
 	return aws.String(s)
 }
 
-func reasonOf(err error) string {
-	var r interface{ Reason() string }
+func reasonOf(err error) reason.Reason {
+	var r interface{ Reason() reason.Reason }
 	if errors.As(err, &r) {
 		return r.Reason()
 	}
@@ -527,8 +529,8 @@ func (h *Handler) report(ctx context.Context, trigger Trigger, itemID string, r 
 		{Name: obs.BytesOut, Unit: obs.Bytes, Value: float64(r.Outcome.PhotoBytes)},
 	}
 	props := map[string]any{"trigger": string(trigger), "status": string(r.Outcome.Status)}
-	if r.Outcome.Reason != "" {
-		props["reason"] = r.Outcome.Reason
+	if !r.Outcome.Reason.IsZero() {
+		props["reason"] = r.Outcome.Reason.String()
 	}
 	if err := h.opts.Metrics.Write(ctx, metrics, props); err != nil {
 		h.log.WarnContext(ctx, "metrics line not written", "error", err.Error())
@@ -594,7 +596,7 @@ const (
 
 func batchResult(ir ItemResult) (string, string) {
 	if ir.Item.Err != nil {
-		return BatchPermanentFailure, "rejected: " + reasonOf(ir.Item.Err)
+		return BatchPermanentFailure, "rejected: " + reasonOf(ir.Item.Err).String()
 	}
 	if len(ir.Results) == 0 {
 		return BatchPermanentFailure, "rejected: no object in the task"
@@ -607,14 +609,14 @@ func batchResult(ir ItemResult) (string, string) {
 			texts = append(texts, "skipped: "+r.Skipped)
 		case o.Transient:
 			code = BatchTemporaryFailure
-			texts = append(texts, "failed: "+o.Reason+" (transient)")
+			texts = append(texts, "failed: "+o.Reason.String()+" (transient)")
 		case o.Status == photo.StatusSynced:
 			texts = append(texts, "synced "+o.Target)
 		default:
 			if code == BatchSucceeded {
 				code = BatchPermanentFailure
 			}
-			texts = append(texts, string(o.Status)+": "+o.Reason)
+			texts = append(texts, string(o.Status)+": "+o.Reason.String())
 		}
 	}
 	return code, strings.Join(texts, "; ")
@@ -630,5 +632,5 @@ type RetryError struct {
 func (e *RetryError) Error() string {
 	f := e.First
 	return fmt.Sprintf("%d of %d objects failed transiently and will be retried; first s3://%s/%s: %s",
-		e.Failed, e.Total, f.Object.Bucket, f.Object.Key, f.Outcome.Reason)
+		e.Failed, e.Total, f.Object.Bucket, f.Object.Key, f.Outcome.Reason.String())
 }

@@ -154,11 +154,11 @@ func TestFailureCases(t *testing.T) {
 	}{
 		{name: "no target", key: "incoming/scan 7.jpg", body: good, status: "rejected", reason: "no_target"},
 		{name: "bad image", key: "photos/users/carol@contoso.com/notes.jpg", body: func(*testing.T) []byte { return []byte("this is not an image, just text in a .jpg") },
-			status: "rejected", reason: imageproc.ReasonUnsupportedFormat},
+			status: "rejected", reason: imageproc.ReasonUnsupportedFormat.String()},
 		{name: "corrupt JPEG", key: "photos/users/carol@contoso.com/corrupt.jpg", body: func(t *testing.T) []byte { return corpus(t, "jpeg_corrupt_header.jpg") },
-			status: "rejected", reason: imageproc.ReasonCorruptImage},
+			status: "rejected", reason: imageproc.ReasonCorruptImage.String()},
 		{name: "pixel bomb", key: "photos/users/dave@contoso.com/bomb.png", body: func(t *testing.T) []byte { return corpus(t, "bomb_png_4gpx.png") },
-			status: "rejected", reason: imageproc.ReasonTooManyPixels},
+			status: "rejected", reason: imageproc.ReasonTooManyPixels.String()},
 		{name: "unknown user", key: "photos/users/nobody@contoso.com/me.jpg", body: good, status: "rejected", reason: "target_not_found", graphPuts: 1},
 		{name: "wrong secret", key: "photos/users/erin@contoso.com/me.jpg", body: good, opts: stackOptions{secret: "not-the-secret"},
 			status: "failed", reason: "credentials_invalid"},
@@ -240,7 +240,7 @@ func TestDuplicateDeliverySendsOnce(t *testing.T) {
 	}
 	skipped := 0
 	for _, l := range st.logs.lines(t) {
-		if l["skipped"] == SkipAlreadySynced {
+		if l["skipped"] == SkipAlreadySynced.String() {
 			skipped++
 		}
 	}
@@ -372,7 +372,7 @@ func TestNearTheDeadlineNothingStarts(t *testing.T) {
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: "late"})
 	_, err := st.handler.Handle(ctx, st.s3Event(key))
 	var re *RetryError
-	if !errors.As(err, &re) || re.First.Outcome.Reason != "timeout" {
+	if !errors.As(err, &re) || re.First.Outcome.Reason.String() != "timeout" {
 		t.Fatalf("err = %v, want a retry for timeout", err)
 	}
 	if st.calls.heads.Load() != 0 || st.graphPuts() != 0 {
@@ -393,7 +393,7 @@ func TestMetadataPrefixes(t *testing.T) {
 		// Allowed to write under alice's folder only, the uploader names ivan in metadata: the
 		// key layout wins, and ivan's photo is not touched.
 		{"photos/users/judy@contoso.com/j.jpg", "users/ivan@contoso.com", "synced", "", "judy", "graph-target metadata ignored"},
-		{"misc/ivan.jpg", "users/ivan@contoso.com", "rejected", photo.ReasonNoTarget, "", "graph-target metadata ignored"},
+		{"misc/ivan.jpg", "users/ivan@contoso.com", "rejected", photo.ReasonNoTarget.String(), "", "graph-target metadata ignored"},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			st.put(tc.key, src, tc.meta, "")

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 // Status is the outcome recorded on S3 objects (graph-photo-status) and in metrics.
@@ -31,18 +33,26 @@ const (
 	StatusSkipped Status = "skipped"
 )
 
-// Reasons the pipeline adds to those of imageproc, graph and secrets.
-const (
-	ReasonSourceTooLarge = "source_too_large"
-	ReasonNoTarget       = "no_target"
-	ReasonInternal       = "internal_error"
-	ReasonTimeout        = "timeout"
+// The reasons the pipeline adds to those of imageproc, graph and secrets.
+var (
+	// ReasonSourceTooLarge: the source is over SOURCE_MAX_BYTES.
+	ReasonSourceTooLarge = reason.New("source_too_large", reason.Rejected, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+		"the image is larger than this API accepts")
+	// ReasonNoTarget: the upload names no user, group or contact.
+	ReasonNoTarget = reason.New("no_target", reason.Rejected, http.StatusBadRequest, "BadRequest",
+		"the upload names no user, group or contact")
+	// ReasonInternal: an error no package classified. Retried, since nothing says the photo is at
+	// fault.
+	ReasonInternal = reason.New("internal_error", reason.Transient, http.StatusInternalServerError, "InternalServerError",
+		"the photo could not be processed because of an internal error")
+	// ReasonTimeout: out of time in this invocation; the photo itself may be fine.
+	ReasonTimeout = reason.New("timeout", reason.Transient, http.StatusServiceUnavailable, "ServiceUnavailable", graph.MessageUnavailable)
 )
 
 // Outcome is what happened to one photo, for tags, responses, logs and metrics.
 type Outcome struct {
 	Status          Status        `json:"status"`
-	Reason          string        `json:"reason,omitempty"`
+	Reason          reason.Reason `json:"reason,omitzero"`
 	Transient       bool          `json:"transient,omitempty"`
 	Target          string        `json:"target,omitempty"`
 	SourceBytes     int           `json:"source_bytes"`
@@ -73,8 +83,8 @@ func (o Outcome) LogAttrs() []slog.Attr {
 		slog.Int64("normalise_ms", o.Normalise.Milliseconds()),
 		slog.Int64("graph_ms", o.Graph.Milliseconds()),
 	}
-	if o.Reason != "" {
-		attrs = append(attrs, slog.String("reason", o.Reason), slog.Bool("transient", o.Transient))
+	if !o.Reason.IsZero() {
+		attrs = append(attrs, slog.String("reason", o.Reason.String()), slog.Bool("transient", o.Transient))
 	}
 	if o.SourceFormat != "" {
 		attrs = append(attrs, slog.String("source_format", o.SourceFormat),
@@ -166,38 +176,37 @@ func (p *Pipeline) Run(ctx context.Context, target graph.Target, src []byte) Out
 	return o.finish(err)
 }
 
-// Classify names an error's outcome: its status, stable reason and whether to retry.
-func Classify(err error) (Status, string, bool) {
+// Classify names an error's outcome: its status, its reason and whether to retry. The status
+// is the reason's class; whether to retry is the error's own say (Transient) when it has one,
+// else the class.
+func Classify(err error) (Status, reason.Reason, bool) {
 	if err == nil {
-		return StatusSynced, "", false
+		return StatusSynced, reason.Reason{}, false
 	}
-	var r interface {
-		Reason() string
-		Transient() bool
-	}
+	var r interface{ Reason() reason.Reason }
 	switch {
-	case errors.As(err, &r):
-		reason, transient := r.Reason(), r.Transient()
-		return statusOf(reason, transient), reason, transient
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &r) && !r.Reason().IsZero():
+		why, transient := r.Reason(), r.Reason().Transient()
+		if t, ok := r.(interface{ Transient() bool }); ok {
+			transient = t.Transient()
+		}
+		return StatusOf(why.Class()), why, transient
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		// Out of time in this invocation; the photo itself may be fine.
-		return StatusFailed, ReasonTimeout, true
-	case errors.Is(err, context.Canceled):
 		return StatusFailed, ReasonTimeout, true
 	}
 	return StatusFailed, ReasonInternal, true
 }
 
-// statusOf: refusals of the input are "rejected", everything else "failed".
-func statusOf(reason string, transient bool) Status {
-	if transient {
-		return StatusFailed
-	}
-	switch reason {
-	case imageproc.ReasonUnsupportedFormat, imageproc.ReasonTooManyPixels, imageproc.ReasonTooSmall,
-		imageproc.ReasonCorruptImage, imageproc.ReasonBudgetUnreachable,
-		graph.ReasonImageRejected, graph.ReasonTooLarge, graph.ReasonTargetNotFound,
-		ReasonSourceTooLarge, ReasonNoTarget, "bad_target":
+// StatusOf is the status an outcome of a class has: refusals of the input are "rejected", both
+// kinds of delivery failure "failed".
+func StatusOf(c reason.Class) Status {
+	switch c {
+	case reason.Synced:
+		return StatusSynced
+	case reason.Skipped:
+		return StatusSkipped
+	case reason.Rejected:
 		return StatusRejected
 	}
 	return StatusFailed
@@ -220,8 +229,7 @@ type limitError struct{ size, limit int }
 func (e *limitError) Error() string {
 	return fmt.Sprintf("source is %d bytes, over the %d-byte limit", e.size, e.limit)
 }
-func (e *limitError) Reason() string  { return ReasonSourceTooLarge }
-func (e *limitError) Transient() bool { return false }
+func (e *limitError) Reason() reason.Reason { return ReasonSourceTooLarge }
 
 // SourceTooLarge is the error for a source refused from its declared size.
 func SourceTooLarge(size, limit int) error { return &limitError{size: size, limit: limit} }
@@ -231,6 +239,5 @@ func NoTarget(why string) error { return &noTargetError{why: why} }
 
 type noTargetError struct{ why string }
 
-func (e *noTargetError) Error() string   { return "no graph target: " + e.why }
-func (e *noTargetError) Reason() string  { return ReasonNoTarget }
-func (e *noTargetError) Transient() bool { return false }
+func (e *noTargetError) Error() string         { return "no graph target: " + e.why }
+func (e *noTargetError) Reason() reason.Reason { return ReasonNoTarget }

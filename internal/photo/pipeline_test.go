@@ -13,6 +13,8 @@ import (
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
+	"github.com/graphphoto/graphphoto/internal/reason"
+	"github.com/graphphoto/graphphoto/internal/secrets"
 )
 
 const (
@@ -86,10 +88,10 @@ func TestRun(t *testing.T) {
 		target    string
 		src       []byte
 		status    Status
-		reason    string
+		reason    reason.Reason
 		transient bool
 	}{
-		{"synced", good, "users/alice@contoso.com", pngOf(t, 900, 700), StatusSynced, "", false},
+		{"synced", good, "users/alice@contoso.com", pngOf(t, 900, 700), StatusSynced, reason.Reason{}, false},
 		{"not an image", good, "users/alice@contoso.com", []byte("%PDF-1.7"), StatusRejected, imageproc.ReasonUnsupportedFormat, false},
 		{"too small", good, "users/alice@contoso.com", pngOf(t, 20, 20), StatusRejected, imageproc.ReasonTooSmall, false},
 		{"over the source limit", good, "users/alice@contoso.com", make([]byte, 1<<20+1), StatusRejected, ReasonSourceTooLarge, false},
@@ -162,8 +164,8 @@ func TestCredentialsSourceFailure(t *testing.T) {
 		err       error
 		transient bool
 	}{
-		{fakeSourceErr{"secret_unavailable", true}, true},
-		{fakeSourceErr{"secret_not_found", false}, false},
+		{fakeSourceErr{secrets.ReasonUnavailable, true}, true},
+		{fakeSourceErr{secrets.ReasonNotFound, false}, false},
 	} {
 		p := newPipeline(t, srv, failingSource{tt.err})
 		o := p.Run(context.Background(), target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
@@ -180,22 +182,22 @@ func (f failingSource) Credentials(context.Context, bool) (graph.Credentials, er
 }
 
 type fakeSourceErr struct {
-	reason    string
+	reason    reason.Reason
 	transient bool
 }
 
-func (e fakeSourceErr) Error() string   { return "read secret: " + e.reason }
-func (e fakeSourceErr) Reason() string  { return e.reason }
-func (e fakeSourceErr) Transient() bool { return e.transient }
+func (e fakeSourceErr) Error() string         { return "read secret: " + e.reason.String() }
+func (e fakeSourceErr) Reason() reason.Reason { return e.reason }
+func (e fakeSourceErr) Transient() bool       { return e.transient }
 
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		err       error
 		status    Status
-		reason    string
+		reason    reason.Reason
 		transient bool
 	}{
-		{nil, StatusSynced, "", false},
+		{nil, StatusSynced, reason.Reason{}, false},
 		{&imageproc.Error{Code: imageproc.ReasonCorruptImage}, StatusRejected, imageproc.ReasonCorruptImage, false},
 		{fmt.Errorf("wrapped: %w", &imageproc.Error{Code: imageproc.ReasonTooManyPixels}), StatusRejected, imageproc.ReasonTooManyPixels, false},
 		{NoTarget("no metadata"), StatusRejected, ReasonNoTarget, false},
@@ -203,8 +205,8 @@ func TestClassify(t *testing.T) {
 		{context.DeadlineExceeded, StatusFailed, ReasonTimeout, true},
 		{fmt.Errorf("normalise: %w", context.Canceled), StatusFailed, ReasonTimeout, true},
 		{errors.New("something odd"), StatusFailed, ReasonInternal, true},
-		{fakeSourceErr{"access_denied", false}, StatusFailed, "access_denied", false},
-		{fakeSourceErr{"throttled", true}, StatusFailed, "throttled", true},
+		{fakeSourceErr{graph.ReasonAccessDenied, false}, StatusFailed, graph.ReasonAccessDenied, false},
+		{fakeSourceErr{graph.ReasonThrottled, true}, StatusFailed, graph.ReasonThrottled, true},
 	}
 	for _, tt := range tests {
 		s, r, tr := Classify(tt.err)

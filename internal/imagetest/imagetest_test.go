@@ -314,5 +314,5 @@ func TestNotLinkedIntoProduction(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d non-test packages import imagetest", users)
+	t.Logf("%d packages import imagetest outside their tests, all of them test support", users)
 }

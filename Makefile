@@ -6,10 +6,6 @@ export PATH := $(CURDIR)/bin:$(PATH)
 # Two arenas keep RSS flat across many images (make bench's "Memory over many images").
 export MALLOC_ARENA_MAX ?= 2
 FUZZTIME ?= 6s
-# The shared corpus sits beside the repository here and in CI; when it does, tests that read it
-# must not skip.
-REQUIRE_CORPUS ?= $(if $(wildcard ../shared/testdata/images/MANIFEST.tsv),1,0)
-export REQUIRE_CORPUS
 # Every parser of untrusted input has a fuzz target; CI runs each for FUZZTIME.
 FUZZ_TARGETS := \
 	FuzzSniff:./internal/imageproc \
@@ -25,9 +21,12 @@ FUZZ_TARGETS := \
 	FuzzParseNames:./internal/api \
 	FuzzEscapePath:./internal/api \
 	FuzzServeHTTP:./internal/secrets/secretstest
-SAMPLES ?= $(wildcard ../shared/testdata/images/jpeg_camera_3mp_canon_exif6.jpg ../shared/testdata/images/heic_iphone13_12mp.heic ../shared/testdata/images/png_rgba_bird.png ../shared/testdata/images/jpeg_cmyk_swop_icc.jpg ../shared/testdata/images/bomb_png_4gpx.png)
+SAMPLES ?= $(addprefix testdata/images/,jpeg_camera_3mp_canon_exif6.jpg heic_iphone13_12mp.heic avif_12mp_irot.avif tiff_cmyk_fogra39.tif png_p3_alpha_tiny.png)
+# A larger image corpus (a folder with a MANIFEST.tsv like testdata/images) for test-corpus and
+# bench; make test never reads it.
+PHOTO_CORPUS ?= ../shared/testdata/images
 
-.PHONY: setup build run demo normalise test fuzz bench vet lint soak scale
+.PHONY: setup build run demo normalise test test-corpus fuzz bench vet lint soak scale
 
 setup:
 	@bash scripts/setup.sh
@@ -43,7 +42,7 @@ run: setup
 
 demo: run
 
-# The normaliser alone, on the shared corpus or SAMPLES="a.jpg b.heic".
+# The normaliser alone, on a few of the repository's test images or SAMPLES="a.jpg b.heic".
 normalise: build
 	@mkdir -p out
 	bin/graphphoto normalise --out out $(SAMPLES)
@@ -65,6 +64,12 @@ lint:
 	cfn-lint template.yaml
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:" >&2; echo "$$out" >&2; exit 1; fi
 
+# The normaliser's image tests again, on the larger corpus in PHOTO_CORPUS instead of
+# testdata/images (the generated files are the same).
+test-corpus: setup
+	@test -f "$(PHOTO_CORPUS)/MANIFEST.tsv" || { echo "test-corpus: no image corpus at $(PHOTO_CORPUS) (a folder with a MANIFEST.tsv); set PHOTO_CORPUS=DIR" >&2; exit 1; }
+	PHOTO_CORPUS="$(abspath $(PHOTO_CORPUS))" go test -count=1 -run '^(TestCorpus|TestOrientations|TestColour.*|TestBombsRefusedCheaply)$$' ./internal/imageproc
+
 fuzz: setup
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t%%:*} ($(FUZZTIME))"; \
@@ -83,7 +88,7 @@ bench: setup
 	@if ! cmp -s bench/sharp/package.json "$(SHARP_DIR)/package.json" || [ ! -d "$(SHARP_DIR)/node_modules/sharp" ]; then \
 		cp bench/sharp/package.json "$(SHARP_DIR)/" && \
 		(cd "$(SHARP_DIR)" && npm install --no-audit --no-fund --no-package-lock); fi
-	go run ./cmd/benchreport -out docs/benchmarks.md -sharp "$(SHARP_DIR)" -rss-images 1000
+	go run ./cmd/benchreport -out docs/benchmarks.md -corpus "$(if $(wildcard $(PHOTO_CORPUS)/MANIFEST.tsv),$(PHOTO_CORPUS),testdata/images)" -sharp "$(SHARP_DIR)" -rss-images 1000
 
 # The long proofs (bounded forms run in make test): 1,000 uploads under Graph faults,
 # and a 10,000-object backfill through SQS and S3 Batch Operations against a tenant throttle.

@@ -3,7 +3,7 @@
 // machine, and the tools it is compared with (vipsthumbnail, sharp) run in the same run, so
 // the ratios mean something even when the absolute times do not travel.
 //
-//	benchreport [-out docs/benchmarks.md] [-corpus ../shared/testdata/images] [-sharp DIR]
+//	benchreport [-out docs/benchmarks.md] [-corpus testdata/images] [-sharp DIR]
 //	            [-passes 5] [-rss-images 1000] [-stack-objects 20]
 //
 // Sections that cannot run (no corpus, no node, no sharp) say so in the report rather than
@@ -37,9 +37,13 @@ import (
 	"github.com/graphphoto/graphphoto/internal/rietest"
 )
 
+// defaultCorpus is the repository's own test images, relative to the repository root (where
+// make bench runs): a clone can run the report as it is; -corpus points it at a larger set.
+const defaultCorpus = "testdata/images"
+
 func main() {
 	out := flag.String("out", "docs/benchmarks.md", "report to write")
-	corpus := flag.String("corpus", "../shared/testdata/images", "corpus folder with MANIFEST.tsv")
+	corpus := flag.String("corpus", defaultCorpus, "corpus folder with MANIFEST.tsv (its rows of set \"corpus\" are timed)")
 	sharpDir := flag.String("sharp", "", "folder with reference.js and node_modules/sharp, as make bench installs it (sharp skipped when empty)")
 	passes := flag.Int("passes", 5, "warm passes over the corpus")
 	rssImages := flag.Int("rss-images", 1000, "images normalised for the RSS growth figure")

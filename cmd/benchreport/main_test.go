@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/graphphoto/graphphoto/internal/tool"
 )
 
 func TestMedianMsRatio(t *testing.T) {
@@ -46,5 +48,22 @@ func TestCorpusFiles(t *testing.T) {
 	}
 	if _, err := corpusFiles(t.TempDir()); err == nil {
 		t.Error("a folder without a manifest must be an error")
+	}
+}
+
+// TestDefaultCorpus: the default -corpus, the repository's own images, is a corpus the report
+// can time: a bare clone runs make bench without a flag.
+func TestDefaultCorpus(t *testing.T) {
+	files, err := corpusFiles(filepath.Join(tool.MustModuleRoot(t), defaultCorpus))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, f.name)
+	}
+	// The camera JPEG, the phone HEIC and AVIF, the two TIFFs and eight EXIF orientations.
+	if len(files) < 13 {
+		t.Errorf("%d timed images (%v); want the repository's corpus rows that normalise", len(files), names)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
+	"github.com/graphphoto/graphphoto/internal/imagetest"
 	"github.com/graphphoto/graphphoto/internal/onupload"
 	"github.com/graphphoto/graphphoto/internal/rietest"
 	"github.com/graphphoto/graphphoto/internal/s3test"
@@ -284,15 +285,8 @@ func TestBadConfigurationStopsAtStart(t *testing.T) {
 	}
 }
 
+// corpus reads a test image (internal/imagetest).
 func corpus(t testing.TB, name string) []byte {
 	t.Helper()
-	dir := os.Getenv("PHOTO_CORPUS")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "testdata", "images")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatalf("test image %s (set PHOTO_CORPUS to the images folder): %v", name, err)
-	}
-	return b
+	return imagetest.Read(t, name)
 }

@@ -221,7 +221,7 @@ func (st *Stack) grantTwice(ctx context.Context, token string, body []byte) (int
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := st.APIClient().Do(req)
 	if err != nil {
 		return 0, 0, "", fmt.Errorf("demo: POST /v1.0/uploads: %w", err)
 	}

@@ -67,7 +67,7 @@ func TestStack(t *testing.T) {
 		}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, st.APIURL+"/v1.0/uploads", strings.NewReader(`{"target":"me","size":1000}`))
 		req.Header.Set("Authorization", "Bearer "+alice)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := st.APIClient().Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

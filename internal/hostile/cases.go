@@ -27,11 +27,7 @@ func side(w, h int) int { return min(photoSide, w, h) }
 // bombs declare far more pixels than the limits in a few bytes: every one must be refused from
 // its header, before a pixel is decoded.
 func bombs() ([]Case, error) {
-	small, err := encodeJPEG(portrait(64, 64), 80)
-	if err != nil {
-		return nil, err
-	}
-	jpegBomb, err := jpegSetSize(small, 20000, 14000)
+	jpegBomb, err := JPEGDeclaring(20000, 14000)
 	if err != nil {
 		return nil, err
 	}

@@ -139,6 +139,16 @@ func encodeJPEG(img image.Image, q int) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// JPEGDeclaring is a real 64×64 baseline JPEG whose SOF0 declares w×h: a decoder that trusts
+// the header would size its buffers for w×h before finding the entropy-coded data far too short.
+func JPEGDeclaring(w, h int) ([]byte, error) {
+	small, err := encodeJPEG(portrait(64, 64), 80)
+	if err != nil {
+		return nil, err
+	}
+	return jpegSetSize(small, w, h)
+}
+
 // jpegSetSize rewrites the dimensions in the first SOFn segment: the header then declares
 // w×h while the entropy-coded data stays that of the small image.
 func jpegSetSize(j []byte, w, h int) ([]byte, error) {

@@ -17,17 +17,12 @@ import (
 
 // timedCorpus is the corpus files that decode, as the benchmarks time them.
 func timedCorpus(b testing.TB) []namedFile {
-	dir, entries := readManifest(b)
 	var files []namedFile
-	for _, e := range entries {
+	for _, e := range readManifest(b) {
 		if why, _ := expectation(e); !why.IsZero() {
 			continue
 		}
-		src, err := os.ReadFile(filepath.Join(dir, e.File))
-		if err != nil {
-			b.Fatal(err)
-		}
-		files = append(files, namedFile{e.File, src})
+		files = append(files, namedFile{e.Name, readCorpus(b, e.Name)})
 	}
 	return files
 }

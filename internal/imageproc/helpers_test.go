@@ -1,7 +1,6 @@
 package imageproc
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"fmt"
@@ -10,92 +9,22 @@ import (
 	"image/jpeg"
 	"image/png"
 	"math"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
-	"github.com/graphphoto/graphphoto/internal/tool"
+	"github.com/graphphoto/graphphoto/internal/imagetest"
 )
 
-// corpusEntry is one row of the shared corpus's MANIFEST.tsv.
-type corpusEntry struct {
-	File          string
-	Width, Height int // 0 when the manifest does not know
-	Format        string
-	What          string
-}
-
-// corpusDir finds the shared test images: $PHOTO_CORPUS, else ../shared/testdata/images beside
-// the repository. Tests that need it skip without it unless REQUIRE_CORPUS=1 (make test sets
-// it when the folder exists, so CI cannot silently skip them).
-func corpusDir(t testing.TB) string {
+// readManifest is every test image (internal/imagetest): the rows of the image folder's
+// manifest, then the generated files.
+func readManifest(t testing.TB) []imagetest.File {
 	t.Helper()
-	if d := os.Getenv("PHOTO_CORPUS"); d != "" {
-		return d
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, ok := tool.ModuleRoot(wd)
-	if !ok {
-		t.Fatal("go.mod not found above the test's folder")
-	}
-	d := filepath.Join(dir, "..", "shared", "testdata", "images")
-	if _, err := os.Stat(filepath.Join(d, "MANIFEST.tsv")); err != nil {
-		if os.Getenv("REQUIRE_CORPUS") == "1" {
-			t.Fatalf("corpus required but missing at %s (set PHOTO_CORPUS)", d)
-		}
-		t.Skipf("corpus not found at %s; set PHOTO_CORPUS", d)
-	}
-	return d
-}
-
-func readManifest(t testing.TB) (string, []corpusEntry) {
-	t.Helper()
-	dir := corpusDir(t)
-	f, err := os.Open(filepath.Join(dir, "MANIFEST.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []corpusEntry
-	sc := bufio.NewScanner(f)
-	header := true
-	for sc.Scan() {
-		if header {
-			header = false
-			continue
-		}
-		cols := strings.Split(sc.Text(), "\t")
-		if len(cols) < 10 {
-			continue
-		}
-		e := corpusEntry{File: cols[1], Format: cols[4], What: cols[9]}
-		if w, h, ok := strings.Cut(cols[3], "x"); ok {
-			e.Width, _ = strconv.Atoi(w)
-			e.Height, _ = strconv.Atoi(h)
-		}
-		out = append(out, e)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(out) == 0 {
-		t.Fatal("empty manifest")
-	}
-	return dir, out
+	_, files := imagetest.Corpus(t)
+	return files
 }
 
 func readCorpus(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(corpusDir(t), name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return imagetest.Read(t, name)
 }
 
 // jpegSegments lists the marker segments of a JPEG up to the start of scan.

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +25,7 @@ import (
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
+	"github.com/graphphoto/graphphoto/internal/imagetest"
 	"github.com/graphphoto/graphphoto/internal/obs"
 	"github.com/graphphoto/graphphoto/internal/photo"
 	"github.com/graphphoto/graphphoto/internal/s3test"
@@ -334,31 +334,9 @@ func encodeKey(k string) string {
 	return strings.Join(parts, "/")
 }
 
-// corpus reads a file of the shared test images: $PHOTO_CORPUS, else ../shared/testdata/images
-// beside the repository. These tests need it; they fail without it.
+// corpus reads a test image (internal/imagetest: the repository's testdata/images, or a file
+// generated from them).
 func corpus(t testing.TB, name string) []byte {
 	t.Helper()
-	dir := os.Getenv("PHOTO_CORPUS")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for {
-			if _, err := os.Stat(filepath.Join(wd, "go.mod")); err == nil {
-				break
-			}
-			parent := filepath.Dir(wd)
-			if parent == wd {
-				t.Fatal("go.mod not found above the test's folder")
-			}
-			wd = parent
-		}
-		dir = filepath.Join(wd, "..", "shared", "testdata", "images")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatalf("test image %s (set PHOTO_CORPUS to the images folder): %v", name, err)
-	}
-	return b
+	return imagetest.Read(t, name)
 }

@@ -69,28 +69,31 @@ var (
 // never copied from an internal error, so no internal text, secret or token can reach a
 // client. Cause is for the log line only.
 type Error struct {
-	Reason     reason.Reason
+	why        reason.Reason
 	Message    string        // "" for the reason's own
 	RetryAfter time.Duration // sent as Retry-After on 429 and 503
 	Allow      string        // sent as Allow on 405
 	Cause      error
 }
 
+// Reason is the answer's reason: its innerError.reason, status and code.
+func (e *Error) Reason() reason.Reason { return e.why }
+
 // Status is the HTTP status of the answer.
-func (e *Error) Status() int { return e.Reason.HTTPStatus() }
+func (e *Error) Status() int { return e.why.HTTPStatus() }
 
 func (e *Error) message() string {
 	if e.Message != "" {
 		return e.Message
 	}
-	return e.Reason.Message()
+	return e.why.Message()
 }
 
 func (e *Error) Error() string {
 	if e.Cause != nil {
-		return fmt.Sprintf("%d %s: %s: %v", e.Status(), e.Reason, e.message(), e.Cause)
+		return fmt.Sprintf("%d %s: %s: %v", e.Status(), e.why, e.message(), e.Cause)
 	}
-	return fmt.Sprintf("%d %s: %s", e.Status(), e.Reason, e.message())
+	return fmt.Sprintf("%d %s: %s", e.Status(), e.why, e.message())
 }
 
 func (e *Error) Unwrap() error { return e.Cause }
@@ -122,13 +125,13 @@ func (e *Error) write(w http.ResponseWriter, requestID, clientRequestID string, 
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(e.RetryAfter)))
 	}
 	body, _ := json.Marshal(envelope{Error: envelopeError{
-		Code:    e.Reason.GraphCode(),
+		Code:    e.why.GraphCode(),
 		Message: e.message(),
 		InnerError: innerError{
 			Date:            now.UTC().Format("2006-01-02T15:04:05"),
 			RequestID:       requestID,
 			ClientRequestID: clientRequestID,
-			Reason:          e.Reason.String(),
+			Reason:          e.why.String(),
 		},
 	}})
 	w.Header().Set("Content-Type", "application/json")
@@ -151,7 +154,7 @@ const defaultRetryAfter = 5 * time.Second
 // message (photo.Classify), and Retry-After (Graph's own, else defaultRetryAfter) when it is
 // transient.
 func failure(r reason.Reason, transient bool, retryAfter time.Duration, cause error) *Error {
-	e := &Error{Reason: r, Cause: cause}
+	e := &Error{why: r, Cause: cause}
 	if transient {
 		if retryAfter <= 0 {
 			retryAfter = defaultRetryAfter

@@ -313,7 +313,7 @@ func TestMetricsPerWrite(t *testing.T) {
 
 type panickingWriter struct{ PhotoWriter }
 
-func (panickingWriter) Run(context.Context, graph.Target, []byte) photo.Outcome {
+func (panickingWriter) Run(context.Context, photo.Job) photo.Outcome {
 	panic("libvips fell over")
 }
 

@@ -214,7 +214,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if o := f.handler.opts.Photos.Run(t.Context(), seedTarget, src); o.Status != photo.StatusSynced {
+					if o := f.handler.opts.Photos.Run(t.Context(), photo.Job{Source: seed{seedTarget, src}}); o.Status != photo.StatusSynced {
 						t.Fatalf("seeding %s: %+v", photoKey, o)
 					}
 					seeded, _ := f.graph.Photo(tenantID, photoKey)

@@ -1396,7 +1396,7 @@ var probePaths = []string{
 
 type photoFake struct{}
 
-func (photoFake) Run(context.Context, graph.Target, []byte) photo.Outcome {
+func (photoFake) Run(context.Context, photo.Job) photo.Outcome {
 	panic("not reached without claims")
 }
 func (photoFake) MaxSourceBytes() int { return config.DefaultSourceMaxBytes }
@@ -1411,11 +1411,18 @@ func (photoFake) DeletePhoto(context.Context, graph.Target) (graph.Result, error
 }
 
 // grantedFake answers every photo call with success, so a request that passes authorisation is
-// told from one refused by its status.
+// told from one refused by its status. A job's answer is written by its recorder, as the real
+// pipeline has it written.
 type grantedFake struct{}
 
-func (grantedFake) Run(_ context.Context, t graph.Target, src []byte) photo.Outcome {
-	return photo.Outcome{Status: photo.StatusSynced, Target: t.String(), SourceBytes: len(src)}
+func (grantedFake) Run(ctx context.Context, j photo.Job) photo.Outcome {
+	in, err := j.Source.Open(ctx)
+	o := photo.Outcome{Status: photo.StatusSynced, Target: in.Target.String(), SourceBytes: int(max(in.Size, 0))}
+	if err != nil {
+		o = photo.Reject(in.Target.String(), 0, err)
+	}
+	j.Recorder.Record(ctx, &o)
+	return o
 }
 func (grantedFake) MaxSourceBytes() int { return config.DefaultSourceMaxBytes }
 func (grantedFake) GetPhoto(context.Context, graph.Target) ([]byte, graph.Result, error) {

@@ -39,7 +39,7 @@ func (st *stack) process(payload []byte) Result {
 // wantSuperseded checks a result is the superseded skip: status skipped, nothing transient.
 func wantSuperseded(t *testing.T, r Result) {
 	t.Helper()
-	if r.Skipped != SkipSuperseded.String() || r.Outcome.Status != photo.StatusSkipped || r.Outcome.Reason != SkipSuperseded || r.Transient() {
+	if !r.Outcome.Skipped() || r.Outcome.Status != photo.StatusSkipped || r.Outcome.Reason != SkipSuperseded || r.Transient() {
 		t.Fatalf("result %+v (tag note %q), want skipped/superseded", r.Outcome, r.TagNote)
 	}
 }
@@ -201,8 +201,8 @@ func TestUnversionedBucketComparesETags(t *testing.T) {
 		t.Errorf("the current object: %+v", r.Outcome)
 	}
 	// Events without an ETag (a Batch Operations task) work on whatever is current.
-	if r := st.process(st.s3EventOf(key, "", "")); r.Skipped != SkipAlreadySynced.String() {
-		t.Errorf("no ETag: %+v skipped %q, want the current object (already synced)", r.Outcome, r.Skipped)
+	if r := st.process(st.s3EventOf(key, "", "")); r.Outcome.Reason != SkipAlreadySynced {
+		t.Errorf("no ETag: %+v skipped %q, want the current object (already synced)", r.Outcome, r.Outcome.Reason)
 	}
 }
 

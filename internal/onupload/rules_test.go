@@ -158,7 +158,7 @@ func ownTagsFlat(n int) []string { return flat(tagsOf(ownTags(n)...)) }
 
 func TestAnswer(t *testing.T) {
 	synced := Result{Outcome: photo.Outcome{Status: photo.StatusSynced, Target: "users/a@contoso.com"}}
-	skipped := Result{Skipped: SkipAlreadySynced.String(), Outcome: photo.Outcome{Status: photo.StatusSynced}}
+	skipped := Result{Outcome: photo.Outcome{Status: photo.StatusSynced, Reason: SkipAlreadySynced}}
 	rejected := Result{Outcome: photo.Reject("", 10, photo.NoTarget("none"))}
 	throttled := Result{Object: Object{Bucket: "b", Key: "k 1.jpg"}, Outcome: photo.Outcome{Status: photo.StatusFailed, Reason: graph.ReasonThrottled, Transient: true}}
 	credentials := Result{Outcome: photo.Outcome{Status: photo.StatusFailed, Reason: graph.ReasonCredentialsInvalid}}

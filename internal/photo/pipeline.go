@@ -1,110 +1,65 @@
-// Package photo is the one path both functions share (docs/architecture.md §1): source bytes →
-// limits → normalise → credentials → Graph → outcome. Whether a failure is retried is decided
-// here, once, from the typed errors of imageproc, graph and secrets.
+// Package photo is the one path both functions share (docs/architecture.md §1): a job that
+// carries one photo through a visible list of steps, source → limits → normalise → graph, then
+// records and reports its outcome. Each entry point supplies two small adapters: a Source (the S3
+// object an event names; the body of an API request) and a Recorder (tags on the object; the
+// HTTP response). The Reporter writes one JSON log line and one EMF metrics line for every
+// outcome, the same on both paths. Whether a failure is retried is read, here, from the reason
+// its error carries (Classify).
 package photo
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net/http"
+	"io"
 	"time"
 
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
-	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
-// Status is the outcome recorded on S3 objects (graph-photo-status) and in metrics.
-type Status string
-
-const (
-	// StatusSynced: Graph holds the photo.
-	StatusSynced Status = "synced"
-	// StatusRejected: the input cannot become a photo (bad image, bad or unknown target);
-	// sending it again changes nothing.
-	StatusRejected Status = "rejected"
-	// StatusFailed: the input may be fine but we could not deliver it: transient (throttling,
-	// outage: retry) or permanent on our side (credentials, permissions: fix the setup).
-	StatusFailed Status = "failed"
-	// StatusSkipped: nothing was sent on purpose (the S3 path: a newer version or a deletion of
-	// the object came after it).
-	StatusSkipped Status = "skipped"
-)
-
-// The reasons the pipeline adds to those of imageproc, graph and secrets.
-var (
-	// ReasonSourceTooLarge: the source is over SOURCE_MAX_BYTES.
-	ReasonSourceTooLarge = reason.New("source_too_large", reason.Rejected, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
-		"the image is larger than this API accepts")
-	// ReasonNoTarget: the upload names no user, group or contact.
-	ReasonNoTarget = reason.New("no_target", reason.Rejected, http.StatusBadRequest, "BadRequest",
-		"the upload names no user, group or contact")
-	// ReasonInternal: an error no package classified. Retried, since nothing says the photo is at
-	// fault.
-	ReasonInternal = reason.New("internal_error", reason.Transient, http.StatusInternalServerError, "InternalServerError",
-		"the photo could not be processed because of an internal error")
-	// ReasonTimeout: out of time in this invocation; the photo itself may be fine.
-	ReasonTimeout = reason.New("timeout", reason.Transient, http.StatusServiceUnavailable, "ServiceUnavailable", graph.MessageUnavailable)
-)
-
-// Outcome is what happened to one photo, for tags, responses, logs and metrics.
-type Outcome struct {
-	Status          Status        `json:"status"`
-	Reason          reason.Reason `json:"reason,omitzero"`
-	Transient       bool          `json:"transient,omitempty"`
-	Target          string        `json:"target,omitempty"`
-	SourceBytes     int           `json:"source_bytes"`
-	SourceFormat    string        `json:"source_format,omitempty"`
-	SourceWidth     int           `json:"source_width,omitempty"`
-	SourceHeight    int           `json:"source_height,omitempty"`
-	PhotoBytes      int           `json:"photo_bytes,omitempty"`
-	Width           int           `json:"width,omitempty"`
-	Height          int           `json:"height,omitempty"`
-	Quality         int           `json:"quality,omitempty"`
-	Normalise       time.Duration `json:"-"`
-	Graph           time.Duration `json:"-"`
-	GraphStatus     int           `json:"graph_status,omitempty"`
-	GraphRequestID  string        `json:"graph_request_id,omitempty"`
-	ClientRequestID string        `json:"client_request_id,omitempty"`
-	Attempts        int           `json:"graph_attempts,omitempty"`
-	RetryAfter      time.Duration `json:"-"`
-	// Err is the cause, for logs; it never holds a secret (the packages below guarantee it).
-	Err error `json:"-"`
+// Source is where a job's photo comes from. Open names the target and opens the bytes, unread,
+// after the entry point's own checks (the S3 object is the key's current version and not synced
+// already; the API's body is an image upload within its limit). An error ends the job: a
+// refusal, a failure, or a Skip.
+type Source interface {
+	Open(ctx context.Context) (Input, error)
 }
 
-// LogAttrs are the outcome's fields for one slog line.
-func (o Outcome) LogAttrs() []slog.Attr {
-	attrs := []slog.Attr{
-		slog.String("status", string(o.Status)),
-		slog.String("target", o.Target),
-		slog.Int("source_bytes", o.SourceBytes),
-		slog.Int64("normalise_ms", o.Normalise.Milliseconds()),
-		slog.Int64("graph_ms", o.Graph.Milliseconds()),
-	}
-	if !o.Reason.IsZero() {
-		attrs = append(attrs, slog.String("reason", o.Reason.String()), slog.Bool("transient", o.Transient))
-	}
-	if o.SourceFormat != "" {
-		attrs = append(attrs, slog.String("source_format", o.SourceFormat),
-			slog.Int("source_width", o.SourceWidth), slog.Int("source_height", o.SourceHeight))
-	}
-	if o.PhotoBytes > 0 {
-		attrs = append(attrs, slog.Int("photo_bytes", o.PhotoBytes), slog.Int("width", o.Width),
-			slog.Int("height", o.Height), slog.Int("quality", o.Quality))
-	}
-	if o.GraphRequestID != "" || o.ClientRequestID != "" {
-		attrs = append(attrs, slog.Int("graph_status", o.GraphStatus), slog.String("graph_request_id", o.GraphRequestID),
-			slog.String("client_request_id", o.ClientRequestID), slog.Int("graph_attempts", o.Attempts))
-	}
-	if o.Err != nil {
-		attrs = append(attrs, slog.String("error", o.Err.Error()))
-	}
-	return attrs
+// Input is what a source found.
+type Input struct {
+	Target graph.Target
+	// Size is the length the source declares (S3's Content-Length, the request's), -1 when it
+	// declares none: a source over the limit is refused from it before a byte is read.
+	Size int64
+	// Body is read once, by the limits step, and never past the limit. Its errors should carry
+	// a reason (an unclassified one is an internal error).
+	Body io.Reader
 }
 
-// Uploader is the part of the Graph client the pipeline needs.
+// Recorder keeps the outcome where the entry point's caller looks for it: tags on the S3 object,
+// the HTTP response. It runs for every outcome, with the invocation's context (the steps' ran out
+// Headroom earlier), and may add to the outcome: a note for the log line, or a transient flag
+// when the record itself failed and must be made again.
+type Recorder interface {
+	Record(ctx context.Context, o *Outcome)
+}
+
+// Job is one photo as an entry point hands it over.
+type Job struct {
+	Source   Source
+	Recorder Recorder
+	Reporter Reporter
+	// Trigger is what started the job (s3, sqs, s3-batch, eventbridge, api) and RequestID the
+	// invocation's or the API request's id: both go on the log line and the metrics line.
+	Trigger, RequestID string
+	// Headroom is kept free before ctx's deadline for Record and the answer: the steps get a
+	// deadline that much earlier, and a job with less than Headroom+MinWork left is not started
+	// (a transient timeout). Zero: the steps share ctx's deadline.
+	Headroom, MinWork time.Duration
+}
+
+// Uploader is the part of the Graph client the job needs.
 type Uploader interface {
 	PutPhoto(ctx context.Context, t graph.Target, jpeg []byte) (graph.Result, error)
 }
@@ -112,12 +67,13 @@ type Uploader interface {
 // Normaliser turns source bytes into a photo; imageproc.Normalise in production.
 type Normaliser func(ctx context.Context, src []byte, opts imageproc.Options) (imageproc.Photo, error)
 
-// Pipeline carries one photo from source bytes to Graph.
+// Pipeline runs jobs: the normaliser, the Graph client and the limits, built once per process.
 type Pipeline struct {
 	normalise      Normaliser
 	graph          Uploader
 	options        imageproc.Options
 	maxSourceBytes int
+	now            func() time.Time
 }
 
 // New builds a pipeline. opts are the photo options (validated here, so a bad configuration
@@ -132,36 +88,123 @@ func New(normalise Normaliser, uploader Uploader, opts imageproc.Options, maxSou
 	if maxSourceBytes < 1 {
 		return nil, fmt.Errorf("photo pipeline: source limit %d: want at least 1 byte", maxSourceBytes)
 	}
-	return &Pipeline{normalise: normalise, graph: uploader, options: opts.WithDefaults(), maxSourceBytes: maxSourceBytes}, nil
+	return &Pipeline{normalise: normalise, graph: uploader, options: opts.WithDefaults(), maxSourceBytes: maxSourceBytes, now: time.Now}, nil
 }
 
-// MaxSourceBytes is the largest source the pipeline accepts; callers check it before
-// downloading (S3 HeadObject, Content-Length).
+// MaxSourceBytes is the largest source the pipeline accepts.
 func (p *Pipeline) MaxSourceBytes() int { return p.maxSourceBytes }
 
-// Run sends src to target. The target is already resolved for app-only use (no "me").
-func (p *Pipeline) Run(ctx context.Context, target graph.Target, src []byte) Outcome {
-	o := Outcome{Target: target.String(), SourceBytes: len(src)}
+// job carries one photo through the steps.
+type job struct {
+	ctx   context.Context // the steps' context, Headroom before the invocation's deadline
+	p     *Pipeline
+	spec  Job
+	in    Input
+	src   []byte
+	photo imageproc.Photo
+	out   Outcome
+}
 
-	// limits
-	if len(src) > p.maxSourceBytes {
-		return o.finish(&limitError{size: len(src), limit: p.maxSourceBytes})
+type step struct {
+	name string
+	run  func(*job) error
+}
+
+// steps is the whole photo path, in order. The first error ends it; the outcome is then
+// recorded and reported whatever it is.
+var steps = []step{
+	{"source", (*job).source},       // the adapter: the target and the bytes, unread (S3: the current version, not synced yet)
+	{"limits", (*job).limits},       // the declared size, then the bytes read, never past SOURCE_MAX_BYTES
+	{"normalise", (*job).normalise}, // imageproc.Normalise: upright, square, sRGB, stripped, within the byte budget
+	{"graph", (*job).graph},         // PUT …/photo/$value; the client takes its token from the credentials
+}
+
+// Run carries one photo through the steps, has the Recorder keep the outcome and the Reporter
+// write it, and returns it.
+func (p *Pipeline) Run(ctx context.Context, spec Job) Outcome {
+	start := p.now()
+	j := &job{ctx: ctx, p: p, spec: spec}
+	err := j.run()
+	j.out.finish(err)
+	if spec.Recorder != nil {
+		t0 := p.now()
+		spec.Recorder.Record(ctx, &j.out)
+		j.out.Timings = append(j.out.Timings, Timing{"record", p.now().Sub(t0)})
 	}
+	j.out.Timings = append(j.out.Timings, Timing{"total", p.now().Sub(start)})
+	spec.Reporter.Report(ctx, spec, j.out)
+	return j.out
+}
 
-	// normalise
-	start := time.Now()
-	photo, err := p.normalise(ctx, src, p.options)
-	o.Normalise = time.Since(start)
+func (j *job) run() error {
+	if deadline, ok := j.ctx.Deadline(); ok && j.spec.Headroom > 0 {
+		left := deadline.Sub(j.p.now())
+		if left < j.spec.Headroom+j.spec.MinWork {
+			return &notStartedError{left: left}
+		}
+		var cancel context.CancelFunc
+		j.ctx, cancel = context.WithDeadline(j.ctx, deadline.Add(-j.spec.Headroom))
+		defer cancel()
+	}
+	for _, s := range steps {
+		if err := j.ctx.Err(); err != nil {
+			return fmt.Errorf("photo job stopped before %s: %w", s.name, err)
+		}
+		t0 := j.p.now()
+		err := s.run(j)
+		j.out.Timings = append(j.out.Timings, Timing{s.name, j.p.now().Sub(t0)})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *job) source() error {
+	in, err := j.spec.Source.Open(j.ctx)
+	j.in = in
+	if !in.Target.IsZero() {
+		j.out.Target = in.Target.String()
+	}
+	j.out.SourceBytes = int(max(in.Size, 0))
+	return err
+}
+
+// limits refuses a source whose declared size is over the limit before reading a byte of it,
+// and reads at most one byte past the limit of one that declared less (or nothing).
+func (j *job) limits() error {
+	limit := int64(j.p.maxSourceBytes)
+	if j.in.Size > limit {
+		return SourceTooLarge(j.in.Size, limit)
+	}
+	buf := make([]byte, 0, max(j.in.Size, 0))
+	got, err := readInto(&buf, io.LimitReader(j.in.Body, limit+1))
+	j.out.SourceBytes = int(got)
 	if err != nil {
-		return o.finish(err)
+		return err
 	}
+	if got > limit {
+		return SourceTooLarge(got, limit)
+	}
+	j.src = buf
+	return nil
+}
+
+func (j *job) normalise() error {
+	photo, err := j.p.normalise(j.ctx, j.src, j.p.options)
+	if err != nil {
+		return err
+	}
+	j.photo = photo
+	o := &j.out
 	o.SourceFormat, o.SourceWidth, o.SourceHeight = photo.SourceFormat.String(), photo.SourceWidth, photo.SourceHeight
 	o.PhotoBytes, o.Width, o.Height, o.Quality = photo.Bytes, photo.Width, photo.Height, photo.Quality
+	return nil
+}
 
-	// credentials and Graph (the client takes its token from the credentials source)
-	start = time.Now()
-	res, err := p.graph.PutPhoto(ctx, target, photo.JPEG)
-	o.Graph = time.Since(start)
+func (j *job) graph() error {
+	res, err := j.p.graph.PutPhoto(j.ctx, j.in.Target, j.photo.JPEG)
+	o := &j.out
 	o.GraphStatus, o.GraphRequestID, o.ClientRequestID, o.Attempts = res.Status, res.RequestID, res.ClientRequestID, res.Attempts
 	var ge *graph.Error
 	if errors.As(err, &ge) {
@@ -173,71 +216,25 @@ func (p *Pipeline) Run(ctx context.Context, target graph.Target, src []byte) Out
 			o.ClientRequestID = ge.ClientRequestID
 		}
 	}
-	return o.finish(err)
+	return err
 }
 
-// Classify names an error's outcome: its status, its reason and whether to retry. The status
-// is the reason's class; whether to retry is the error's own say (Transient) when it has one,
-// else the class.
-func Classify(err error) (Status, reason.Reason, bool) {
-	if err == nil {
-		return StatusSynced, reason.Reason{}, false
-	}
-	var r interface{ Reason() reason.Reason }
-	switch {
-	case errors.As(err, &r) && !r.Reason().IsZero():
-		why, transient := r.Reason(), r.Reason().Transient()
-		if t, ok := r.(interface{ Transient() bool }); ok {
-			transient = t.Transient()
+// readInto appends r to *buf until EOF; a read error is returned as the reader gave it (the
+// source's readers give classified errors).
+func readInto(buf *[]byte, r io.Reader) (int64, error) {
+	var n int64
+	for {
+		if len(*buf) == cap(*buf) {
+			*buf = append(*buf, 0)[:len(*buf)]
 		}
-		return StatusOf(why.Class()), why, transient
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		// Out of time in this invocation; the photo itself may be fine.
-		return StatusFailed, ReasonTimeout, true
+		m, err := r.Read((*buf)[len(*buf):cap(*buf)])
+		*buf = (*buf)[:len(*buf)+m]
+		n += int64(m)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
 	}
-	return StatusFailed, ReasonInternal, true
 }
-
-// StatusOf is the status an outcome of a class has: refusals of the input are "rejected", both
-// kinds of delivery failure "failed".
-func StatusOf(c reason.Class) Status {
-	switch c {
-	case reason.Synced:
-		return StatusSynced
-	case reason.Skipped:
-		return StatusSkipped
-	case reason.Rejected:
-		return StatusRejected
-	}
-	return StatusFailed
-}
-
-func (o Outcome) finish(err error) Outcome {
-	o.Status, o.Reason, o.Transient = Classify(err)
-	o.Err = err
-	return o
-}
-
-// Reject is the outcome for an input refused before the pipeline (no target, a source over the
-// limit seen from its headers).
-func Reject(target string, sourceBytes int, err error) Outcome {
-	return Outcome{Target: target, SourceBytes: sourceBytes}.finish(err)
-}
-
-type limitError struct{ size, limit int }
-
-func (e *limitError) Error() string {
-	return fmt.Sprintf("source is %d bytes, over the %d-byte limit", e.size, e.limit)
-}
-func (e *limitError) Reason() reason.Reason { return ReasonSourceTooLarge }
-
-// SourceTooLarge is the error for a source refused from its declared size.
-func SourceTooLarge(size, limit int) error { return &limitError{size: size, limit: limit} }
-
-// NoTarget is the error for an upload that names no Graph target.
-func NoTarget(why string) error { return &noTargetError{why: why} }
-
-type noTargetError struct{ why string }
-
-func (e *noTargetError) Error() string         { return "no graph target: " + e.why }
-func (e *noTargetError) Reason() reason.Reason { return ReasonNoTarget }

@@ -100,7 +100,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := tt.p.Run(context.Background(), target(t, tt.target), tt.src)
+			o := runBytes(tt.p, target(t, tt.target), tt.src)
 			if o.Status != tt.status || o.Reason != tt.reason || o.Transient != tt.transient {
 				t.Fatalf("outcome %s/%s transient=%v (%v), want %s/%s transient=%v", o.Status, o.Reason, o.Transient, o.Err, tt.status, tt.reason, tt.transient)
 			}
@@ -111,7 +111,7 @@ func TestRun(t *testing.T) {
 	}
 
 	// The synced photo is what the normaliser made, and the outcome says so.
-	o := good.Run(context.Background(), target(t, "users/alice@contoso.com"), pngOf(t, 900, 700))
+	o := runBytes(good, target(t, "users/alice@contoso.com"), pngOf(t, 900, 700))
 	stored, ok := srv.Photo(tenantID, "users/"+aliceID)
 	if !ok {
 		t.Fatalf("no photo stored for alice; requests: %+v", srv.Requests())
@@ -128,7 +128,7 @@ func TestRunThrottled(t *testing.T) {
 	srv := newGraph(t)
 	p := newPipeline(t, srv, creds(secret))
 	srv.AddFault(graphtest.Fault{Kind: "graph", Method: "PUT", Status: 429, RetryAfter: "120"})
-	o := p.Run(context.Background(), target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
+	o := runBytes(p, target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
 	if o.Status != StatusFailed || o.Reason != graph.ReasonThrottled || !o.Transient {
 		t.Fatalf("outcome %+v, want failed/throttled transient", o)
 	}
@@ -145,7 +145,7 @@ func TestRunRedirectRefused(t *testing.T) {
 			srv := newGraph(t)
 			p := newPipeline(t, srv, creds(secret))
 			srv.AddFault(graphtest.Fault{Kind: kind, Status: 307, Location: "http://127.0.0.1:1/elsewhere"})
-			o := p.Run(context.Background(), target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
+			o := runBytes(p, target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
 			if o.Status != StatusFailed || o.Reason != graph.ReasonRedirect || o.Transient {
 				t.Fatalf("outcome %s/%s transient=%v (%v), want failed/%s permanent", o.Status, o.Reason, o.Transient, o.Err, graph.ReasonRedirect)
 			}
@@ -168,7 +168,7 @@ func TestCredentialsSourceFailure(t *testing.T) {
 		{fakeSourceErr{secrets.ReasonNotFound, false}, false},
 	} {
 		p := newPipeline(t, srv, failingSource{tt.err})
-		o := p.Run(context.Background(), target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
+		o := runBytes(p, target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
 		if o.Status != StatusFailed || o.Transient != tt.transient {
 			t.Errorf("%v: outcome %s/%s transient=%v", tt.err, o.Status, o.Reason, o.Transient)
 		}
@@ -232,4 +232,19 @@ type failingUploader struct{}
 
 func (failingUploader) PutPhoto(context.Context, graph.Target, []byte) (graph.Result, error) {
 	return graph.Result{}, errors.New("unreachable")
+}
+
+// bytesSource is a source over bytes in memory, as the API's body is.
+type bytesSource struct {
+	target graph.Target
+	src    []byte
+}
+
+func (s bytesSource) Open(context.Context) (Input, error) {
+	return Input{Target: s.target, Size: int64(len(s.src)), Body: bytes.NewReader(s.src)}, nil
+}
+
+// runBytes runs a job over src for target, with no recorder and no reporter.
+func runBytes(p *Pipeline, target graph.Target, src []byte) Outcome {
+	return p.Run(context.Background(), Job{Source: bytesSource{target, src}})
 }

@@ -733,8 +733,7 @@ var starOnlyActions = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecord
 // …Version forms for a versioned bucket). A call missing here fails the check: add it here and
 // grant it in template.yaml.
 var s3Actions = map[string][]string{
-	"HeadObject":       {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"}, // ListBucket: 404, not 403, for a missing key
-	"GetObject":        {"s3:GetObject", "s3:GetObjectVersion"},
+	"GetObject":        {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"}, // ListBucket: 404, not 403, for a missing key
 	"GetObjectTagging": {"s3:GetObjectTagging", "s3:GetObjectVersionTagging"},
 	"PutObjectTagging": {"s3:PutObjectTagging", "s3:PutObjectVersionTagging"},
 	"PresignPutObject": {"s3:PutObject"},

@@ -64,6 +64,9 @@ type Options struct {
 	// (the mapping's BatchSize); default 10.
 	Concurrency int
 	BatchSize   int
+	// S3AccessLog has the S3 server write an access log (s3test.Options.AccessLog), so that
+	// S3.Requests counts the requests the functions make, at the server.
+	S3AccessLog bool
 	// Users are added to the demo directory (e.g. thousands of people for a backfill).
 	Users []graphtest.User
 	// GraphProxy, when set, is put between the functions and Graph (a tenant-wide throttle,
@@ -216,7 +219,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devstack: webhook: %w", err)
 	}
-	st.S3, err = s3test.Start(ctx, s3test.Options{Dir: filepath.Join(dir, "s3"), AccessKey: accessKey, SecretKey: secretKey, EventWebhookURL: hookURL})
+	st.S3, err = s3test.Start(ctx, s3test.Options{Dir: filepath.Join(dir, "s3"), AccessKey: accessKey, SecretKey: secretKey,
+		EventWebhookURL: hookURL, AccessLog: opts.S3AccessLog})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: s3 server: %w", err)
 	}

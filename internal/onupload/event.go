@@ -65,7 +65,7 @@ type Object struct {
 	// ETag is the object's ETag as the event carried it ("" when it names none): without a
 	// version, it tells whether the key still holds this object.
 	ETag string
-	Size int64 // as the event declared it; 0 when unknown. HeadObject is authoritative.
+	Size int64 // as the event declared it; 0 when unknown. GetObject's Content-Length is authoritative.
 	// Skip, when set, says why there is nothing to do (not an object-created event).
 	Skip string
 	// Err is set when the record could not be decoded (a *DecodeError); nothing is done then.

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/graphphoto/graphphoto/internal/photo"
 	"github.com/graphphoto/graphphoto/internal/reason"
@@ -40,9 +41,10 @@ type object struct {
 	o    Object
 	item string // the SQS message or Batch Operations task, for the log line
 
-	opened       bool        // Open ran: the job was started
-	version      string      // the version worked on: the event's, or the one current when read
-	existing     []types.Tag // the version's tags, when known: PutObjectTagging replaces them all
+	opened       bool          // Open ran: the job was started
+	body         io.ReadCloser // GetObject's body, closed by Record
+	version      string        // the version worked on: the event's, or the one current when read
+	existing     []types.Tag   // the version's tags, when known: PutObjectTagging replaces them all
 	tagsKnown    bool
 	noTag        string // why the outcome must not be tagged, when it must not
 	supersededBy string
@@ -52,12 +54,15 @@ type object struct {
 	tagNote      string
 }
 
-// Open finds the key's current version and decides whether there is work: HeadObject of the key
-// (size, metadata, which version is current) beside GetObjectTagging of the event's version (the
-// duplicate check, and the set to merge into later). An event whose version is no longer the
-// current one (a newer upload or a delete marker came after it) is superseded, so a redelivered
-// or late event never puts an older photo back; a version already tagged synced is skipped. Then
-// the target, and the body, which the job reads within its limit.
+// Open finds the key's current version and decides whether there is work, in one GetObject of
+// the key without a version: its answer names the current version (or says it is a delete
+// marker), its length, ETag, metadata and number of tags before any of the body is read. An event
+// whose object is no longer the current one (a newer upload or a delete marker came after it) is
+// superseded, so a redelivered or late event never puts an older photo back; the version is
+// pinned; its tags are read only when it has some (GetObjectTagging), and a version tagged synced
+// is skipped. The body is handed to the job unread: over the limit, the job refuses it from its
+// Content-Length and never reads it. A new object without tags costs this GetObject and the tag
+// write of Record.
 func (s *object) Open(ctx context.Context) (photo.Input, error) {
 	o := s.o
 	switch {
@@ -67,120 +72,92 @@ func (s *object) Open(ctx context.Context) (photo.Input, error) {
 		return photo.Input{}, photo.Skip(SkipNotAnUpload, o.Skip)
 	}
 	s.opened = true
-
-	type tagRead struct {
-		out *s3.GetObjectTaggingOutput
-		err error
-	}
-	tagged := make(chan tagRead, 1)
-	readTags := func(version string) {
-		out, err := s.s3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key), VersionId: optional(version)})
-		tagged <- tagRead{out, err}
-	}
-	go readTags(o.VersionID)
-	head, err := s.s3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key)})
-	tr := <-tagged
+	got, err := s.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key)})
 	if err != nil {
-		herr := classifyS3("HeadObject", err)
-		if herr.Reason() == ReasonSourceNotFound && o.VersionID != "" && tr.err == nil {
-			// The key has no current object (a delete marker), yet the event's version is still
-			// there: the deletion came after the upload, and it wins.
-			return s.supersede(tr.out.TagSet, "deleted: the key's current version is a delete marker")
+		gerr := classifyS3("GetObject", err)
+		if o.VersionID != "" && isDeleteMarker(err) {
+			// The key's current version is a delete marker: the deletion came after the upload, and
+			// it wins, if the event's version is still there to be skipped.
+			return s.superseded(ctx, "deleted: the key's current version is a delete marker")
 		}
-		if tr.err == nil {
-			s.knowTags(tr.out.TagSet)
-		}
-		return photo.Input{Size: -1}, herr
+		return photo.Input{Size: -1}, gerr
 	}
-	current := versionOf(head.VersionId)
+	s.body = got.Body
+	current := versionOf(got.VersionId)
 	switch {
 	case o.VersionID != "" && versionOf(&o.VersionID) != current:
-		if tr.err != nil {
-			return photo.Input{Size: -1}, classifyS3("GetObjectTagging", tr.err)
-		}
-		return s.supersede(tr.out.TagSet, "version "+current+" is current")
-	case o.VersionID == "" && o.ETag != "" && !sameETag(o.ETag, aws.ToString(head.ETag)):
+		return s.superseded(ctx, "version "+current+" is current")
+	case o.VersionID == "" && o.ETag != "" && !sameETag(o.ETag, aws.ToString(got.ETag)):
 		// No version in the event (an unversioned bucket, or a server that sends none): the
 		// ETag tells whether the key still holds the event's object. It does not, so there is
 		// no object left to tag either: the tags at the key are the newer object's.
-		s.noTag = "not tagged: the key holds another object (ETag " + aws.ToString(head.ETag) + ")"
+		s.noTag = "not tagged: the key holds another object (ETag " + aws.ToString(got.ETag) + ")"
 		return photo.Input{Size: -1}, photo.Skip(SkipSuperseded, "the key holds another object")
 	}
-	if current != "" && s.version == "" {
-		s.version = current // work on exactly this version, even if a newer upload lands meanwhile
-		if tr.err == nil && versionOf(tr.out.VersionId) != current {
-			// A newer version landed between the two reads: read the pinned version's tags.
-			readTags(current)
-			tr = <-tagged
+	// Work on exactly this version, even if a newer upload lands meanwhile: its own event brings it.
+	s.version = current
+	size := aws.ToInt64(got.ContentLength)
+	if aws.ToInt32(got.TagCount) > 0 {
+		tags, err := s.s3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key), VersionId: optional(s.version)})
+		if err != nil {
+			return photo.Input{Size: size}, classifyS3("GetObjectTagging", err)
 		}
-	}
-	size := aws.ToInt64(head.ContentLength)
-	if tr.err != nil {
-		return photo.Input{Size: size}, classifyS3("GetObjectTagging", tr.err)
-	}
-	s.knowTags(tr.out.TagSet)
-	if tagValue(s.existing, TagStatus) == string(photo.StatusSynced) {
-		return photo.Input{Size: size}, photo.Skip(SkipAlreadySynced, "this version is tagged "+TagStatus+"=synced")
+		s.knowTags(tags.TagSet)
+		if tagValue(s.existing, TagStatus) == string(photo.StatusSynced) {
+			return photo.Input{Size: size}, photo.Skip(SkipAlreadySynced, "this version is tagged "+TagStatus+"=synced")
+		}
+	} else {
+		s.knowTags(nil) // S3 said it has none: nothing of the owner's to keep
 	}
 
-	target, from, err := ResolveTarget(head.Metadata, s.opts.MetadataKey, s.opts.KeyPrefix, s.opts.MetadataPrefixes, o.Key)
+	target, from, err := ResolveTarget(got.Metadata, s.opts.MetadataKey, s.opts.KeyPrefix, s.opts.MetadataPrefixes, o.Key)
 	s.targetFrom = from
-	if _, ok := lookupFold(head.Metadata, s.opts.MetadataKey); ok && !MetadataHonoured(s.opts.MetadataPrefixes, o.Key) {
+	if _, ok := lookupFold(got.Metadata, s.opts.MetadataKey); ok && !MetadataHonoured(s.opts.MetadataPrefixes, o.Key) {
 		s.targetNote = s.opts.MetadataKey + " metadata ignored: the key is outside TARGET_METADATA_PREFIXES"
 	}
 	if err != nil {
 		return photo.Input{Size: size}, err
 	}
-	return photo.Input{Target: target, Size: size, Body: &download{ctx: ctx, s: s, etag: head.ETag}}, nil
+	return photo.Input{Target: target, Size: size, Body: classifiedBody{got.Body}}, nil
 }
 
-// supersede ends the job for a version that lost to a newer version or a delete marker: it is
-// skipped, and tagged skipped/superseded unless it was synced while it was current (that tag
-// stays true, and is what the duplicate check reads).
-func (s *object) supersede(existing []types.Tag, by string) (photo.Input, error) {
+// superseded ends the job for the event's version, which lost to a newer version or a delete
+// marker: it is skipped, and tagged skipped/superseded unless it was synced while it was current
+// (that tag stays true, and is what the duplicate check reads). Its tags are read to know which;
+// a version that is gone for good is source_not_found, with nothing to tag.
+func (s *object) superseded(ctx context.Context, by string) (photo.Input, error) {
+	tags, err := s.s3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{Bucket: aws.String(s.o.Bucket), Key: aws.String(s.o.Key), VersionId: aws.String(s.o.VersionID)})
+	if err != nil {
+		return photo.Input{Size: -1}, classifyS3("GetObjectTagging", err)
+	}
 	s.supersededBy = by
-	if tagValue(existing, TagStatus) == string(photo.StatusSynced) {
+	if tagValue(tags.TagSet, TagStatus) == string(photo.StatusSynced) {
 		s.noTag = "not tagged: synced while it was current"
 	} else {
-		s.knowTags(existing)
+		s.knowTags(tags.TagSet)
 	}
 	return photo.Input{Size: -1}, photo.Skip(SkipSuperseded, by)
 }
 
 func (s *object) knowTags(tags []types.Tag) { s.existing, s.tagsKnown = tags, true }
 
-// download is the object's body, fetched on the first read (with the job's context, which it
-// keeps for that): a source over the limit is refused from its HeadObject size and never
-// downloaded. Its errors are classified S3 errors.
-type download struct {
-	ctx  context.Context
-	s    *object
-	etag *string
-	body io.ReadCloser
-}
+// classifiedBody is the object's body as the job reads it: its errors are classified S3 errors.
+type classifiedBody struct{ r io.Reader }
 
-func (d *download) Read(p []byte) (int, error) {
-	if d.body == nil {
-		o := d.s.o
-		in := &s3.GetObjectInput{Bucket: aws.String(o.Bucket), Key: aws.String(o.Key), VersionId: optional(d.s.version)}
-		if d.s.version == "" {
-			// Without a version, the ETag pins the content HeadObject described.
-			in.IfMatch = d.etag
-		}
-		out, err := d.s.s3.GetObject(d.ctx, in)
-		if err != nil {
-			return 0, classifyS3("GetObject", err)
-		}
-		d.body = out.Body
-	}
-	n, err := d.body.Read(p)
+func (b classifiedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
 	if err != nil && err != io.EOF {
 		err = classifyS3("GetObject", fmt.Errorf("read body: %w", err))
 	}
-	if err != nil {
-		d.body.Close()
-	}
 	return n, err
+}
+
+// isDeleteMarker reports whether S3 answered 404 with x-amz-delete-marker: the key's current
+// version is a delete marker.
+func isDeleteMarker(err error) bool {
+	var re *smithyhttp.ResponseError
+	return errors.As(err, &re) && re.Response != nil && re.HTTPStatusCode() == http.StatusNotFound &&
+		strings.EqualFold(re.Response.Header.Get("x-amz-delete-marker"), "true")
 }
 
 // Record writes the outcome into the version's tags, merged with the tags it has (MergeTags),
@@ -192,6 +169,9 @@ func (d *download) Read(p []byte) (int, error) {
 // when its tags were never read (PutObjectTagging would drop the owner's), or when S3 itself
 // failed transiently or says the object is gone.
 func (s *object) Record(ctx context.Context, out *photo.Outcome) {
+	if s.body != nil {
+		s.body.Close() // read by the job, or never when the object was refused or skipped
+	}
 	var se *S3Error
 	switch {
 	case !s.opened && s.o.Err == nil && s.o.Skip == "":

@@ -15,10 +15,9 @@ import (
 )
 
 // S3 is the part of the S3 API the handler calls; *s3.Client implements it. IAM needs the same
-// four actions (and their …Version forms on versioned buckets): s3:GetObject (HeadObject and
-// GetObject), s3:GetObjectTagging and s3:PutObjectTagging.
+// actions (and their …Version forms on versioned buckets): s3:GetObject, s3:GetObjectTagging and
+// s3:PutObjectTagging, and s3:ListBucket so that a missing key is a 404, not a 403.
 type S3 interface {
-	HeadObject(ctx context.Context, in *s3.HeadObjectInput, optFns ...func(*s3.Options)) (*s3.HeadObjectOutput, error)
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	GetObjectTagging(ctx context.Context, in *s3.GetObjectTaggingInput, optFns ...func(*s3.Options)) (*s3.GetObjectTaggingOutput, error)
 	PutObjectTagging(ctx context.Context, in *s3.PutObjectTaggingInput, optFns ...func(*s3.Options)) (*s3.PutObjectTaggingOutput, error)
@@ -46,7 +45,7 @@ var (
 
 // S3Error is a failed S3 call, classified for retries.
 type S3Error struct {
-	Op     string // HeadObject, GetObject, GetObjectTagging, PutObjectTagging
+	Op     string // GetObject, GetObjectTagging, PutObjectTagging
 	Status int    // HTTP status, 0 without an answer
 	Code   string // S3's error code, if any
 	Err    error
@@ -89,8 +88,9 @@ func classifyS3(op string, err error) *S3Error {
 	case e.Status == http.StatusNotFound, e.Code == "NoSuchKey", e.Code == "NoSuchVersion", e.Code == "NotFound":
 		e.reason = ReasonSourceNotFound
 	case e.Status == http.StatusPreconditionFailed:
-		// If-Match failed: a newer upload replaced the object; its own event brings it. Retrying
-		// this one is still right on an unversioned bucket, where the key is all we have.
+		// A precondition (If-Match) failed: the object changed while it was read; a newer
+		// upload's own event brings it. Retrying this one is still right on an unversioned
+		// bucket, where the key is all we have.
 		e.reason = ReasonSourceChanged
 	case e.Status == http.StatusForbidden, e.Code == "AccessDenied":
 		e.reason = ReasonS3AccessDenied

@@ -99,7 +99,8 @@ func (o Outcome) Skipped() bool {
 func (o *Outcome) Note(attrs ...slog.Attr) { o.Notes = append(o.Notes, attrs...) }
 
 // LogAttrs are the outcome's fields for one slog line: the status, the reason, what the source
-// and the photo were, Graph's ids, every step's time as {step}_ms, and the adapters' notes.
+// and the photo were, Graph's ids, every step's time as {step}_ms (to the microsecond), and the
+// adapters' notes.
 func (o Outcome) LogAttrs() []slog.Attr {
 	attrs := []slog.Attr{
 		slog.String("status", string(o.Status)),
@@ -122,7 +123,7 @@ func (o Outcome) LogAttrs() []slog.Attr {
 			slog.String("client_request_id", o.ClientRequestID), slog.Int("graph_attempts", o.Attempts))
 	}
 	for _, t := range o.Timings {
-		attrs = append(attrs, slog.Int64(t.Step+"_ms", t.Took.Milliseconds()))
+		attrs = append(attrs, slog.Float64(t.Step+"_ms", ms(t.Took)))
 	}
 	attrs = append(attrs, o.Notes...)
 	var skip *skipError

@@ -52,6 +52,10 @@ type Options struct {
 	// Versioning lets buckets have versioning enabled (PutBucketVersioning); versitygw keeps
 	// old versions in a separate folder that only exists when this is set.
 	Versioning bool
+	// AccessLog makes the server write an access log, one line per request in S3's server access
+	// log format (--access-log), which Requests reads: the S3 requests a piece of code makes,
+	// counted at the server.
+	AccessLog bool
 	// Binary overrides the executable's path; empty means Binary().
 	Binary string
 	// StartTimeout bounds the wait for the server to answer; zero means 20 s. A ctx deadline
@@ -71,6 +75,7 @@ type Server struct {
 
 	cmd       *exec.Cmd
 	logs      *logBuffer
+	accessLog string // the access log's path, "" without Options.AccessLog
 	exited    chan struct{}
 	waitErr   error
 	removeDir string
@@ -174,6 +179,10 @@ func (s *Server) launch(ctx context.Context, bin, work string, opts Options) err
 	}
 	if opts.EventWebhookURL != "" {
 		args = append(args, "--event-webhook-url", opts.EventWebhookURL)
+	}
+	if opts.AccessLog {
+		s.accessLog = filepath.Join(work, "access.log")
+		args = append(args, "--access-log", s.accessLog)
 	}
 	args = append(args, "posix")
 	if !supportsUserXattr(s.DataDir) {

@@ -92,11 +92,13 @@ func classifyS3(op string, err error) *S3Error {
 		// upload's own event brings it. Retrying this one is still right on an unversioned
 		// bucket, where the key is all we have.
 		e.reason = ReasonSourceChanged
-	case e.Status == http.StatusForbidden, e.Code == "AccessDenied":
-		e.reason = ReasonS3AccessDenied
 	case e.Status == 0, e.Status >= 500, e.Status == http.StatusTooManyRequests,
 		e.Code == "SlowDown", e.Code == "RequestTimeout", e.Code == "Throttling", e.Code == "RequestTimeTooSkewed":
+		// Before the refusals: S3 answers a skewed clock with 403 RequestTimeTooSkewed, which
+		// the SDK corrects on its next try.
 		e.reason = ReasonS3Unavailable
+	case e.Status == http.StatusForbidden, e.Code == "AccessDenied":
+		e.reason = ReasonS3AccessDenied
 	default:
 		e.reason = ReasonS3Error
 	}

@@ -213,4 +213,3 @@ func TestS3NothingStartsNearTheDeadline(t *testing.T) {
 		t.Errorf("outcome %+v, answer %v, calls %v", r.Outcome, answer, w.s3.Calls())
 	}
 }
-

@@ -22,7 +22,7 @@ func TestBuild(t *testing.T) {
 		{map[string]string{"GRAPH_SECRET_ID": "s", "UPLOAD_URL_TTL": "30d"}, "UPLOAD_URL_TTL"},
 		{map[string]string{"GRAPH_SECRET_ID": "s", "GRAPH_ENDPOINT": "http://plain.example"}, "GRAPH_ENDPOINT"},
 		{map[string]string{"GRAPH_SECRET_ID": "s", "PHOTO_CROP": "entropy"}, "PHOTO_CROP"},
-		{map[string]string{"GRAPH_SECRET_ID": "s", "GRAPH_CLOUD": "usgov", "UPLOAD_BUCKET": "b", "S3_FORCE_PATH_STYLE": "true"}, ""},
+		{map[string]string{"GRAPH_SECRET_ID": "s", "GRAPH_CLOUD": "usgov", "UPLOAD_BUCKET": "photos", "S3_FORCE_PATH_STYLE": "true"}, ""},
 	} {
 		var out bytes.Buffer
 		l, err := Build(context.Background(), func(k string) string { return tt.env[k] }, &out, graph.Options{})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,6 +162,22 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	if err := (Options{}).Validate(); err != nil {
 		t.Errorf("defaults rejected: %v", err)
+	}
+	// Each refusal names its field, so that configuration can name its variable; all are told.
+	for o, fields := range map[Options][]string{
+		{Quality: 101}: {"Quality"}, {Size: 20000}: {"Size"}, {MaxBytes: 9_999}: {"MaxBytes"}, {MaxPixels: -1}: {"MaxPixels"},
+		{Crop: Crop(9)}: {"Crop"}, {MinSide: 700}: {"MinSide"}, {Quality: 0x55 * 2, MaxBytes: 1}: {"Quality", "MaxBytes"},
+	} {
+		var got []string
+		for _, err := range o.Validate().(interface{ Unwrap() []error }).Unwrap() {
+			var oe *OptionError
+			if errors.As(err, &oe) {
+				got = append(got, oe.Field)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(fields, ",") {
+			t.Errorf("%+v: fields %v, want %v", o, got, fields)
+		}
 	}
 	for _, s := range []string{"attention", "centre", "center", "none", ""} {
 		if _, err := ParseCrop(s); err != nil {

@@ -415,6 +415,20 @@ func checkDockerfile(p *project) []error {
 			copied[src] = path.Join(f[len(f)-1], path.Base(src))
 		}
 	}
+	// Every file a stage copies from the build context must be in it (.dockerignore).
+	for _, st := range d.Stages {
+		for _, in := range st.Instr {
+			if in.Cmd != "COPY" || strings.Contains(in.Args, "--from=") {
+				continue
+			}
+			f := strings.Fields(in.Args)
+			for _, src := range f[:len(f)-1] {
+				if src != "." && dockerIgnored(p.ignore, src) {
+					e.add("COPY %s: .dockerignore keeps it out of the build context", src)
+				}
+			}
+		}
+	}
 	list, script := copied[lambdaimage.PackagesFile], copied[lambdaimage.InstallScript]
 	if list == "" || script == "" {
 		e.add("the final stage does not COPY %s and %s", lambdaimage.PackagesFile, lambdaimage.InstallScript)
@@ -528,6 +542,33 @@ func checkDockerfile(p *project) []error {
 		}
 	}
 	return e.list
+}
+
+// dockerIgnored reports whether .dockerignore's patterns leave name out of the build context:
+// the last pattern matching the name or one of its parent folders decides, "!" re-includes, and
+// a leading "**/" matches any depth.
+func dockerIgnored(ignore []byte, name string) bool {
+	elems := strings.Split(path.Clean(name), "/")
+	ignored := false
+	for _, line := range strings.Split(string(ignore), "\n") {
+		pat := strings.TrimSpace(line)
+		if pat == "" || strings.HasPrefix(pat, "#") {
+			continue
+		}
+		negate := strings.HasPrefix(pat, "!")
+		pat = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(pat, "!"), "/"), "/")
+		anyDepth := strings.HasPrefix(pat, "**/")
+		pat = strings.TrimPrefix(pat, "**/")
+		depth := strings.Count(pat, "/") + 1
+		matched := false
+		for start := 0; start+depth <= len(elems) && !matched && (start == 0 || anyDepth); start++ {
+			matched, _ = path.Match(pat, strings.Join(elems[start:start+depth], "/"))
+		}
+		if matched {
+			ignored = !negate
+		}
+	}
+	return ignored
 }
 
 func safeIndex(s []string, i int) string {

@@ -357,3 +357,16 @@ CMD ["/var/task/a"]
 		t.Errorf("exec form %v %v", cmd, ok)
 	}
 }
+
+func TestDockerIgnored(t *testing.T) {
+	ignore := []byte("# comment\n*\n!go.mod\n!internal/\n!image/\n**/testdata/\n**/*_test.go\n/bin/\n")
+	for name, want := range map[string]bool{
+		"go.mod": false, "go.sum": true, "image/packages.txt": false, "image": false,
+		"internal/api/x.go": false, "internal/api/x_test.go": true, "internal/rietest/testdata/echo/main.go": true,
+		"bin/versitygw": true, "README.md": true,
+	} {
+		if got := dockerIgnored(ignore, name); got != want {
+			t.Errorf("dockerIgnored(%s) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -35,6 +35,7 @@ var mutations = []mutation{
 	{"bootstrap elsewhere than the assembly's", "Dockerfile", "COPY --from=build /out/onupload /out/api /var/task/", "COPY --from=build /out/onupload /out/api /var/task/bin/", "dockerfile"},
 	{"no MALLOC_ARENA_MAX", "Dockerfile", "ENV VIPS_BLOCK_UNTRUSTED=1 \\\n    MALLOC_ARENA_MAX=2", "ENV VIPS_BLOCK_UNTRUSTED=1", "dockerfile"},
 	{"environment the assembly lacks", "Dockerfile", "    MALLOC_ARENA_MAX=2\n", "    MALLOC_ARENA_MAX=2 \\\n    VIPS_CONCURRENCY=1\n", "dockerfile"},
+	{"package list outside the build context", ".dockerignore", "!image/\n", "", "dockerfile"},
 	{"working folder differs", "Dockerfile", "WORKDIR /var/task", "WORKDIR /", "dockerfile"},
 	// environment and parameters
 	{"variable not declared", "template.yaml", "        UPLOAD_URL_TTL: 15m\n", "", "environment"},

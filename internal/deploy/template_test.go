@@ -483,13 +483,14 @@ type project struct {
 	goMod      string
 	envJSON    []byte
 	packages   []byte // image/packages.txt
+	ignore     []byte // .dockerignore
 }
 
 // repoRoot walks up from the test's directory to go.mod.
 func repoRoot(t testing.TB) string { return tool.MustModuleRoot(t) }
 
 // projectFiles are the files a project is read from, by name relative to the root.
-var projectFiles = []string{"template.yaml", "Dockerfile", "go.mod", "events/env.json", lambdaimage.PackagesFile}
+var projectFiles = []string{"template.yaml", "Dockerfile", ".dockerignore", "go.mod", "events/env.json", lambdaimage.PackagesFile}
 
 func readProjectFiles(t testing.TB, root string) map[string][]byte {
 	t.Helper()
@@ -516,6 +517,7 @@ func loadProject(root string, files map[string][]byte) (*project, error) {
 		goMod:      string(files["go.mod"]),
 		envJSON:    files["events/env.json"],
 		packages:   files[lambdaimage.PackagesFile],
+		ignore:     files[".dockerignore"],
 	}, nil
 }
 

@@ -702,7 +702,10 @@ func loaderFigures(t *testing.T, ctx context.Context, c *lambdaimage.Chroot) {
 		}
 	}
 	for _, r := range runs {
-		out, _ := c.Command(ctx, []string{"LD_TRACE_LOADED_OBJECTS=1"}, r.bin).Output()
+		out, err := c.Command(ctx, []string{"LD_TRACE_LOADED_OBJECTS=1"}, r.bin).CombinedOutput()
+		if err != nil {
+			t.Errorf("list %s's shared objects: %v\n%s", r.bin, err, out)
+		}
 		objects[r.name] = strings.Count(string(out), "=>")
 	}
 	mhz := cpuMHz()

@@ -30,7 +30,7 @@ type ArchiveSpec struct {
 	Bootstraps map[string]string // image path → file on this machine (BuildBootstraps)
 	Arch       string            // Debian architecture of Root (amd64, arm64)
 	Config     Config            // ImageConfig()
-	RefName    string            // the layout's org.opencontainers.image.ref.name, e.g. "graphphoto:latest"
+	RefName    string            // the layout's org.opencontainers.image.ref.name (a tag, e.g. "latest")
 }
 
 // Archive describes a written image archive.

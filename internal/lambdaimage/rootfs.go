@@ -30,7 +30,12 @@ type RootOptions struct {
 	Mirrors  Mirrors // Debian archives (AptMirrors reads this machine's)
 	Arch     string  // Debian architecture; empty: this machine's (DebianArch)
 	Log      io.Writer
+	// CacheOnly returns ErrNotCached rather than building a root that is not in the cache.
+	CacheOnly bool
 }
+
+// ErrNotCached is EnsureRoot's error under CacheOnly when the list's root was never built.
+var ErrNotCached = errors.New("the image's root filesystem for this package list is not in the cache: make image-test builds it")
 
 // Root is a finished root filesystem.
 type Root struct {
@@ -114,6 +119,9 @@ func EnsureRoot(ctx context.Context, opts RootOptions) (*Root, error) {
 	if _, err := os.Stat(filepath.Join(dir, "var/lib/dpkg/status")); err == nil {
 		root.Took = time.Since(start)
 		return root, nil
+	}
+	if opts.CacheOnly {
+		return nil, ErrNotCached
 	}
 	partial := dir + partialInfix + strconv.Itoa(os.Getpid())
 	if err := os.RemoveAll(partial); err != nil {

@@ -6,8 +6,8 @@
 //	benchreport [-out docs/benchmarks.md] [-corpus testdata/images] [-sharp DIR]
 //	            [-passes 5] [-rss-images 1000] [-stack-objects 20]
 //
-// Sections that cannot run (no corpus, no node, no sharp) say so in the report rather than
-// stopping the rest.
+// Sections that cannot run (no corpus, no node, no sharp, no root or no cached Lambda image
+// for INIT inside the image) say so in the report rather than stopping the rest.
 package main
 
 import (
@@ -65,6 +65,7 @@ func main() {
 		r.rss(*corpus, *rssImages)
 	}
 	r.init(ctx)
+	r.imageInit(ctx)
 	r.stack(ctx, *stackObjects)
 	if err := os.WriteFile(*out, r.buf.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)

@@ -24,6 +24,7 @@ import (
 	"github.com/graphphoto/graphphoto/internal/api"
 	"github.com/graphphoto/graphphoto/internal/config"
 	"github.com/graphphoto/graphphoto/internal/graph"
+	"github.com/graphphoto/graphphoto/internal/lambdaimage"
 	"github.com/graphphoto/graphphoto/internal/onupload"
 	"github.com/graphphoto/graphphoto/internal/photo"
 )
@@ -296,6 +297,16 @@ func checkImage(p *project) []error {
 		if str(r.Metadata["Dockerfile"]) != "Dockerfile" || str(r.Metadata["DockerContext"]) != "." || str(r.Metadata["DockerTag"]) == "" {
 			e.add("Metadata %v: want Dockerfile: Dockerfile, DockerContext: ., a DockerTag (for sam build)", r.Metadata)
 		}
+		// A pushed image (make image) when ImageUri is given, sam build's otherwise.
+		const pushed = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/graphphoto@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+		for _, uri := range []string{pushed, ""} {
+			t.Overrides["ImageUri"] = uri
+			got, err := t.eval(r.Properties["ImageUri"])
+			if _, none := got.(noValue); err != nil || (uri == "" && !none && got != nil) || (uri != "" && got != uri) {
+				e.add("with parameter ImageUri=%q, ImageUri is %v (%v): want the parameter when given, no ImageUri (sam build's image) when empty", uri, got, err)
+			}
+		}
+		delete(t.Overrides, "ImageUri")
 		cmd, err := t.command(fn)
 		e.addErr(err)
 		if len(cmd) != 1 {
@@ -360,17 +371,19 @@ func checkImage(p *project) []error {
 	return e.list
 }
 
-// Loaders libvips must not have: the normaliser allows JPEG, PNG, WebP, GIF, TIFF and HEIF only.
-var forbiddenVipsFeatures = []string{"magick", "poppler", "rsvg", "pdfium", "openslide", "openexr", "openjpeg",
-	"jpeg-xl", "uhdr", "raw", "cfitsio", "matio", "nifti", "archive", "fftw", "pangocairo", "fontconfig"}
-var forbiddenVipsBuiltins = []string{"ppm", "analyze", "radiance"}
-var requiredVipsOptions = []string{"-Djpeg=enabled", "-Dpng=enabled", "-Dwebp=enabled", "-Dtiff=enabled", "-Dheif=enabled",
-	"-Dnsgif=true", "-Dlcms=enabled", "-Dexif=enabled", "-Dmodules=enabled"}
-var forbiddenPackages = regexp.MustCompile(`(?i)(imagemagick|graphicsmagick|poppler|librsvg|openslide|ghostscript|libvips)`)
+// buildPackages are the only Debian packages the build stage may install: a C compiler and
+// libc's headers for cgo, pkg-config and libvips' headers for bimg, the CA roots for go mod
+// download. They never reach the runtime stage.
+var buildPackages = []string{"ca-certificates", "gcc", "libc6-dev", "pkg-config", "libvips-dev"}
 
-// checkDockerfile: the build is on Amazon Linux 2023 (glibc 2.34) with go.mod's Go version, the
-// runtime is provided.al2023, libvips is a current 8.x built with only the allowed loaders and
-// its modules, downloads are verified, and the runtime environment is set.
+// fromSource are the signs of a library built from source rather than taken from Debian.
+var fromSource = regexp.MustCompile(`\b(curl|wget|meson|cmake|ninja|configure|make install|git clone|dnf|yum|pip3? install)\b`)
+
+// checkDockerfile: the image is the one internal/lambdaimage assembles and the tests run:
+// Debian 12 with Debian's libvips, the runtime installed only by image/install.sh from
+// image/packages.txt (no -dev package, no compiler), nothing built from source, the bootstraps
+// built with cgo against the same Debian release with go.mod's Go version and the assembly's
+// flags, at the assembly's paths, with its entry point, command, working folder and environment.
 func checkDockerfile(p *project) []error {
 	e := &errs{prefix: "Dockerfile: "}
 	d := p.dockerfile
@@ -378,8 +391,9 @@ func checkDockerfile(p *project) []error {
 	if final == nil {
 		return []error{errors.New("Dockerfile has no stage")}
 	}
-	if final.From != "public.ecr.aws/lambda/provided:al2023" {
-		e.add("final stage FROM %s, want public.ecr.aws/lambda/provided:al2023", final.From)
+	suite := lambdaimage.Suite
+	if final.From != "debian:"+suite+"-slim" {
+		e.add("final stage FROM %s, want debian:%s-slim: the Debian release whose libvips the tests run", final.From, suite)
 	}
 	want, have := majorMinor(goModVersion(p.goMod)), majorMinor(d.GlobalArgs["GO_VERSION"])
 	if want == "" || want != have {
@@ -394,18 +408,62 @@ func checkDockerfile(p *project) []error {
 	if goStage == nil {
 		e.add("no stage FROM golang:${GO_VERSION}")
 	}
-	vm := regexp.MustCompile(`^8\.(\d+)\.\d+$`).FindStringSubmatch(d.GlobalArgs["VIPS_VERSION"])
-	if minor, _ := strconv.Atoi(safeIndex(vm, 1)); minor < 16 {
-		e.add("ARG VIPS_VERSION=%q: want a current 8.x release (8.16 or later)", d.GlobalArgs["VIPS_VERSION"])
+
+	// The runtime stage: the package list through the install script, and nothing else.
+	copied := map[string]string{} // repository file → where the final stage puts it
+	for _, in := range final.Instr {
+		if in.Cmd != "COPY" || strings.Contains(in.Args, "--from=") {
+			continue
+		}
+		f := strings.Fields(in.Args)
+		for _, src := range f[:len(f)-1] {
+			copied[src] = path.Join(f[len(f)-1], path.Base(src))
+		}
 	}
+	// Every file a stage copies from the build context must be in it (.dockerignore).
+	for _, st := range d.Stages {
+		for _, in := range st.Instr {
+			if in.Cmd != "COPY" || strings.Contains(in.Args, "--from=") {
+				continue
+			}
+			f := strings.Fields(in.Args)
+			for _, src := range f[:len(f)-1] {
+				if src != "." && dockerIgnored(p.ignore, src) {
+					e.add("COPY %s: .dockerignore keeps it out of the build context", src)
+				}
+			}
+		}
+	}
+	list, script := copied[lambdaimage.PackagesFile], copied[lambdaimage.InstallScript]
+	if list == "" || script == "" {
+		e.add("the final stage does not COPY %s and %s", lambdaimage.PackagesFile, lambdaimage.InstallScript)
+	}
+	installs := 0
+	for _, c := range final.run() {
+		if f := strings.Fields(c); len(f) == 3 && f[0] == "sh" && f[1] == script && f[2] == list && list != "" {
+			installs++
+			continue
+		}
+		if strings.Contains(c, "apt-get") || strings.Contains(c, "dpkg") {
+			e.add("final stage runs %q: the runtime's packages come from %s through %s only, as in the tested image", c, lambdaimage.PackagesFile, lambdaimage.InstallScript)
+		}
+	}
+	if installs != 1 {
+		e.add("the final stage runs `sh %s %s` %d times, want once", script, list, installs)
+	}
+	if _, err := lambdaimage.ParsePackages(p.packages); err != nil {
+		e.addErr(fmt.Errorf("%s: %w", lambdaimage.PackagesFile, err))
+	}
+
+	// The build stage: Debian's libvips headers of the same release, Go from the golang stage.
 	builders := 0
 	for _, s := range d.Stages {
 		if len(s.goBuilds()) == 0 {
 			continue
 		}
 		builders++
-		if s.From != "public.ecr.aws/amazonlinux/amazonlinux:2023" {
-			e.add("stage %s builds the bootstraps FROM %s: want public.ecr.aws/amazonlinux/amazonlinux:2023 (glibc 2.34, as provided.al2023)", s.Name, s.From)
+		if s.From != "debian:"+suite {
+			e.add("stage %s builds the bootstraps FROM %s: want debian:%s, whose libvips-dev matches the runtime's libvips42", s.Name, s.From, suite)
 		}
 		if goStage != nil && s.installedFrom(goStage.Name, "/usr/local/go") == "" {
 			e.add("stage %s does not take its Go toolchain from the golang:${GO_VERSION} stage", s.Name)
@@ -413,41 +471,21 @@ func checkDockerfile(p *project) []error {
 		if s.env()["GOTOOLCHAIN"] != "local" {
 			e.add("stage %s: GOTOOLCHAIN=local missing: a newer go.mod would download a toolchain mid-build", s.Name)
 		}
-		runs := strings.Join(s.run(), "\n")
-		var vipsSetup string
 		for _, c := range s.run() {
-			if strings.HasPrefix(c, "meson setup") && strings.Contains(c, "vips-${VIPS_VERSION}") {
-				vipsSetup = c
+			f := strings.Fields(c)
+			if len(f) < 3 || f[0] != "apt-get" || f[1] != "install" {
+				continue
+			}
+			for _, pkg := range f[2:] {
+				if !strings.HasPrefix(pkg, "-") && !slices.Contains(buildPackages, pkg) {
+					e.add("stage %s installs %s; the build needs only %v", s.Name, pkg, buildPackages)
+				}
 			}
 		}
-		if vipsSetup == "" {
-			e.add("stage %s does not build libvips (meson setup … vips-${VIPS_VERSION})", s.Name)
-		}
-		opts := strings.Fields(vipsSetup)
-		for _, o := range requiredVipsOptions {
-			if !slices.Contains(opts, o) {
-				e.add("libvips is built without %s", o)
+		for _, b := range s.goBuilds() {
+			if wantArgs := lambdaimage.BuildArgs(b.Out, b.Pkg); !slices.Equal(b.Args, wantArgs) {
+				e.add("go %s: want go %s, as internal/lambdaimage builds the bootstraps it tests", strings.Join(b.Args, " "), strings.Join(wantArgs, " "))
 			}
-		}
-		for _, f := range forbiddenVipsFeatures {
-			if !slices.Contains(opts, "-D"+f+"=disabled") {
-				e.add("libvips is built without -D%s=disabled: only the six allowed loaders may exist", f)
-			}
-		}
-		for _, f := range forbiddenVipsBuiltins {
-			if !slices.Contains(opts, "-D"+f+"=false") {
-				e.add("libvips is built without -D%s=false", f)
-			}
-		}
-		downloads, verified := strings.Count(runs, "curl "), strings.Count(runs, "sha256sum -c")
-		if downloads != verified {
-			e.add("stage %s downloads %d files and verifies %d (sha256sum -c)", s.Name, downloads, verified)
-		}
-		if !strings.Contains(runs, "vips-modules-") {
-			e.add("stage %s does not stage libvips' modules directory (vips-modules-*) for the runtime", s.Name)
-		}
-		if final.installedFrom(s.Name, "/runtime/opt/vips") != "/opt/vips" {
-			e.add("the final stage does not copy the staged /runtime/opt/vips (libraries and modules) to /opt/vips")
 		}
 	}
 	if builders != 1 {
@@ -455,20 +493,87 @@ func checkDockerfile(p *project) []error {
 	}
 	for _, s := range d.Stages {
 		for _, c := range s.run() {
-			if strings.Contains(c, "dnf install") || strings.Contains(c, "yum install") {
-				if m := forbiddenPackages.FindString(c); m != "" {
-					e.add("stage %s installs %s: no other image library may be present", s.Name, m)
-				}
+			if m := fromSource.FindString(c); m != "" {
+				e.add("stage %s runs %q (%s): every library comes from Debian's packages, none is built or downloaded", s.Name, c, m)
 			}
 		}
 	}
+
+	// The layout the assembly gives: bootstraps, entry point, command, folder, environment.
+	for _, b := range lambdaimage.Bootstraps() {
+		found := false
+		for _, s := range d.Stages {
+			for _, gb := range s.goBuilds() {
+				if path.Clean(gb.Pkg) == path.Clean(b.Package) && final.installed(s.Name, gb.Out) == b.Path {
+					found = true
+				}
+			}
+		}
+		if !found {
+			e.add("%s is not built into %s, where internal/lambdaimage puts and runs it", b.Package, b.Path)
+		}
+	}
+	cfg := lambdaimage.ImageConfig()
+	if ep, _ := final.last("ENTRYPOINT"); ep != "[]" || len(cfg.Entrypoint) != 0 {
+		e.add("ENTRYPOINT %s and the assembly's entry point %q differ", ep, cfg.Entrypoint)
+	}
+	cmdArgs, _ := final.last("CMD")
+	if cmd, ok := execForm(cmdArgs); !ok || !slices.Equal(cmd, cfg.Cmd) {
+		e.add("CMD %s, the assembly's command is %q", cmdArgs, cfg.Cmd)
+	}
+	if wd, _ := final.last("WORKDIR"); wd != cfg.WorkingDir {
+		e.add("WORKDIR %q, the assembly's working folder is %q", wd, cfg.WorkingDir)
+	}
 	env := final.env()
-	for k, v := range map[string]string{"VIPS_BLOCK_UNTRUSTED": "1", "MALLOC_ARENA_MAX": "2"} {
+	for _, kv := range cfg.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "PATH" {
+			// Inherited from the debian image, which sets exactly this.
+			if v != lambdaimage.DebianPath {
+				e.add("the assembly's PATH %q is not the debian image's %q", v, lambdaimage.DebianPath)
+			}
+			if _, set := env["PATH"]; set {
+				e.add("final stage sets PATH; the assembly keeps the debian image's")
+			}
+			continue
+		}
 		if env[k] != v {
-			e.add("final stage ENV %s=%q, want %q", k, env[k], v)
+			e.add("final stage ENV %s=%q, the assembly sets %q", k, env[k], v)
+		}
+	}
+	for k := range env {
+		if !slices.ContainsFunc(cfg.Env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") }) {
+			e.add("final stage ENV %s, which the assembly does not set", k)
 		}
 	}
 	return e.list
+}
+
+// dockerIgnored reports whether .dockerignore's patterns leave name out of the build context:
+// the last pattern matching the name or one of its parent folders decides, "!" re-includes, and
+// a leading "**/" matches any depth.
+func dockerIgnored(ignore []byte, name string) bool {
+	elems := strings.Split(path.Clean(name), "/")
+	ignored := false
+	for _, line := range strings.Split(string(ignore), "\n") {
+		pat := strings.TrimSpace(line)
+		if pat == "" || strings.HasPrefix(pat, "#") {
+			continue
+		}
+		negate := strings.HasPrefix(pat, "!")
+		pat = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(pat, "!"), "/"), "/")
+		anyDepth := strings.HasPrefix(pat, "**/")
+		pat = strings.TrimPrefix(pat, "**/")
+		depth := strings.Count(pat, "/") + 1
+		matched := false
+		for start := 0; start+depth <= len(elems) && !matched && (start == 0 || anyDepth); start++ {
+			matched, _ = path.Match(pat, strings.Join(elems[start:start+depth], "/"))
+		}
+		if matched {
+			ignored = !negate
+		}
+	}
+	return ignored
 }
 
 func safeIndex(s []string, i int) string {
@@ -652,7 +757,7 @@ func (t *Template) numberParam(name string) (def, lo, hi float64, err error) {
 // ---- functions ---------------------------------------------------------------------------
 
 // checkFunctions: memory for libvips, timeouts, JSON logs at LOG_LEVEL, tracing, and the
-// architecture as a parameter (arm64 by default).
+// architecture as a parameter, x86_64 by default: the one make image-test verifies.
 func checkFunctions(p *project) []error {
 	e := &errs{}
 	t := p.template
@@ -660,8 +765,8 @@ func checkFunctions(p *project) []error {
 		e.add("%d functions, want onupload and api", len(t.functions()))
 	}
 	arch := t.Parameters["Architecture"]
-	if str(arch["Default"]) != "arm64" || !slices.Equal(listOf(arch["AllowedValues"]), []any{"arm64", "x86_64"}) {
-		e.add("parameter Architecture: want default arm64, allowed arm64 and x86_64; got %v", arch)
+	if str(arch["Default"]) != "x86_64" || !slices.Equal(listOf(arch["AllowedValues"]), []any{"x86_64", "arm64"}) {
+		e.add("parameter Architecture: want default x86_64 (the verified one), allowed x86_64 and arm64; got %v", arch)
 	}
 	for _, fn := range t.functions() {
 		e.prefix = fn + ": "

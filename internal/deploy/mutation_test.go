@@ -3,6 +3,8 @@ package deploy
 import (
 	"strings"
 	"testing"
+
+	"github.com/graphphoto/graphphoto/internal/lambdaimage"
 )
 
 // A mutation breaks one thing in a copy of the project's files; the named check must then
@@ -15,19 +17,26 @@ type mutation struct {
 var mutations = []mutation{
 	// image: commands, bootstraps, entry point
 	{"command names no bootstrap", "template.yaml", `Command: ["/var/task/onupload"]`, `Command: ["/var/task/onupload2"]`, "image"},
-	{"api bootstrap not built", "Dockerfile", `    && go build -tags lambda.norpc -ldflags="-s -w" -o /out/api ./functions/api` + "\n", "\n", "image"},
-	{"bootstrap without lambda.norpc", "Dockerfile", `go build -tags lambda.norpc -ldflags="-s -w" -o /out/onupload`, `go build -ldflags="-s -w" -o /out/onupload`, "image"},
+	{"api bootstrap not built", "Dockerfile", `    && go build -trimpath -tags lambda.norpc -ldflags="-s -w" -o /out/api ./functions/api` + "\n", "\n", "image"},
+	{"bootstrap without lambda.norpc", "Dockerfile", `go build -trimpath -tags lambda.norpc -ldflags="-s -w" -o /out/onupload`, `go build -trimpath -ldflags="-s -w" -o /out/onupload`, "image"},
+	{"pushed image ignored", "template.yaml", "      ImageUri: !If [PushedImage, !Ref ImageUri, !Ref AWS::NoValue] # empty: sam build's image\n      ImageConfig:\n        Command: [\"/var/task/api\"]", "      ImageConfig:\n        Command: [\"/var/task/api\"]", "image"},
 	{"CMD names no function", "Dockerfile", `CMD ["/var/task/onupload"]`, `CMD ["/var/task/other"]`, "image"},
 	{"base entry point kept", "Dockerfile", "ENTRYPOINT []\n", "", "image"},
-	// dockerfile: toolchain, base images, libvips
+	// dockerfile: the tested image's release, packages, layout and flags
 	{"Go version differs from go.mod", "Dockerfile", "ARG GO_VERSION=1.26", "ARG GO_VERSION=1.25", "dockerfile"},
-	{"bootstraps built on Debian", "Dockerfile", "FROM public.ecr.aws/amazonlinux/amazonlinux:2023 AS build", "FROM golang:1.26 AS build", "dockerfile"},
-	{"ImageMagick loader left in", "Dockerfile", "-Dmagick=disabled ", "", "dockerfile"},
-	{"old libvips", "Dockerfile", "ARG VIPS_VERSION=8.18.4", "ARG VIPS_VERSION=8.14.1", "dockerfile"},
-	{"ImageMagick installed", "Dockerfile", "libtiff-devel lcms2-devel libexif-devel", "libtiff-devel lcms2-devel libexif-devel ImageMagick-devel", "dockerfile"},
-	{"download not verified", "Dockerfile", `    && echo "${VIPS_SHA256}  vips.tar.xz" | sha256sum -c - \` + "\n", "", "dockerfile"},
+	{"runtime on Amazon Linux", "Dockerfile", "FROM debian:bookworm-slim", "FROM public.ecr.aws/lambda/provided:al2023", "dockerfile"},
+	{"bootstraps built on another Debian", "Dockerfile", "FROM debian:bookworm AS build", "FROM debian:trixie AS build", "dockerfile"},
+	{"runtime packages outside the list", "Dockerfile", "RUN sh /tmp/image/install.sh /tmp/image/packages.txt && rm -rf /tmp/image", "RUN apt-get update && apt-get install -y libvips42", "dockerfile"},
+	{"install script on another list", "Dockerfile", "RUN sh /tmp/image/install.sh /tmp/image/packages.txt", "RUN sh /tmp/image/install.sh /tmp/packages.txt", "dockerfile"},
+	{"-dev package in the list", lambdaimage.PackagesFile, "\nlibvips42\n", "\nlibvips42\nlibvips-dev\n", "dockerfile"},
+	{"libvips built from source", "Dockerfile", "RUN go mod download", "RUN curl -fsSLo vips.tar.xz https://github.com/libvips/libvips/releases/download/v8.18.4/vips-8.18.4.tar.xz && go mod download", "dockerfile"},
+	{"ImageMagick headers in the build", "Dockerfile", "pkg-config libvips-dev", "pkg-config libvips-dev libmagickcore-dev", "dockerfile"},
+	{"bootstrap flags differ from the assembly's", "Dockerfile", `go build -trimpath -tags lambda.norpc -ldflags="-s -w" -o /out/api`, `go build -tags lambda.norpc -ldflags="-s -w" -o /out/api`, "dockerfile"},
+	{"bootstrap elsewhere than the assembly's", "Dockerfile", "COPY --from=build /out/onupload /out/api /var/task/", "COPY --from=build /out/onupload /out/api /var/task/bin/", "dockerfile"},
 	{"no MALLOC_ARENA_MAX", "Dockerfile", "ENV VIPS_BLOCK_UNTRUSTED=1 \\\n    MALLOC_ARENA_MAX=2", "ENV VIPS_BLOCK_UNTRUSTED=1", "dockerfile"},
-	{"runtime misses the modules", "Dockerfile", "COPY --from=build /runtime/opt/vips /opt/vips", "COPY --from=build /runtime/opt/vips/lib64/libvips.so.42 /opt/vips/lib64/", "dockerfile"},
+	{"environment the assembly lacks", "Dockerfile", "    MALLOC_ARENA_MAX=2\n", "    MALLOC_ARENA_MAX=2 \\\n    VIPS_CONCURRENCY=1\n", "dockerfile"},
+	{"package list outside the build context", ".dockerignore", "!image/\n", "", "dockerfile"},
+	{"working folder differs", "Dockerfile", "WORKDIR /var/task", "WORKDIR /", "dockerfile"},
 	// environment and parameters
 	{"variable not declared", "template.yaml", "        UPLOAD_URL_TTL: 15m\n", "", "environment"},
 	{"value config refuses", "template.yaml", "UPLOAD_URL_TTL: 15m", `UPLOAD_URL_TTL: "15"`, "environment"},
@@ -37,6 +46,7 @@ var mutations = []mutation{
 	// functions
 	{"too little memory", "template.yaml", "    Default: 2048\n    MinValue: 2048", "    Default: 1024\n    MinValue: 1024", "functions"},
 	{"text logs", "template.yaml", "      LoggingConfig:\n        LogFormat: JSON\n        ApplicationLogLevel: !FindInMap [LogLevels, !Ref LogLevel, Lambda]\n        SystemLogLevel: WARN\n        LogGroup: !Ref ApiLogGroup", "      LoggingConfig:\n        LogFormat: Text\n        ApplicationLogLevel: !FindInMap [LogLevels, !Ref LogLevel, Lambda]\n        SystemLogLevel: WARN\n        LogGroup: !Ref ApiLogGroup", "functions"},
+	{"arm64, which nothing verifies, by default", "template.yaml", "    Default: x86_64\n    AllowedValues: [x86_64, arm64]", "    Default: arm64\n    AllowedValues: [x86_64, arm64]", "functions"},
 	{"no tracing", "template.yaml", "    Tracing: Active", "    Tracing: PassThrough", "functions"},
 	{"API timeout beyond the gateway's", "template.yaml", "Timeout: 29 #", "Timeout: 60 #", "functions"},
 	{"log level mapping wrong", "template.yaml", "    warn: { Lambda: WARN }", "    warn: { Lambda: INFO }", "functions"},

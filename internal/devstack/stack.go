@@ -70,6 +70,24 @@ type Options struct {
 	// say): it gets the emulator and returns the base URL the functions use for Graph and the
 	// PEM of the CA that signed the proxy's certificate. The caller stops the proxy.
 	GraphProxy func(g *graphtest.Server) (url string, caPEM []byte, err error)
+	// Env is added to both functions' environment (TARGET_KEY_PREFIX, say).
+	Env map[string]string
+	// Versioning lets the S3 server's buckets have versioning enabled.
+	Versioning bool
+	// Image, when set, runs both functions inside the Lambda image's root filesystem instead
+	// of on this machine (see Image).
+	Image *Image
+}
+
+// Image is a mounted root filesystem of the Lambda image (internal/lambdaimage) with the
+// bootstraps at their image paths: the functions run chrooted into it under an emulator copied
+// into it. Paths other than Root are as seen from inside it.
+type Image struct {
+	Root     string // the mounted root, as this machine sees it
+	OnUpload string // /var/task/onupload
+	API      string // /var/task/api
+	Emulator string // aws-lambda-rie inside Root (under /tmp, its only writable folder)
+	Tmp      string // a writable folder inside Root, for the CA file the functions trust
 }
 
 // Stack is a running local system.
@@ -143,14 +161,17 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	st.closers = append(st.closers, func() error { apiListener.Close(); return nil })
 
-	// Build the real function binaries next: it is the slow part.
-	onupload, err := rietest.Build(ctx, "github.com/graphphoto/graphphoto/functions/onupload", filepath.Join(dir, "bin", "onupload"))
-	if err != nil {
-		return nil, fmt.Errorf("devstack: build onupload: %w", err)
-	}
-	apiBin, err := rietest.Build(ctx, "github.com/graphphoto/graphphoto/functions/api", filepath.Join(dir, "bin", "api"))
-	if err != nil {
-		return nil, fmt.Errorf("devstack: build api: %w", err)
+	// Build the real function binaries next: it is the slow part. An image carries its own.
+	var onupload, apiBin string
+	if opts.Image != nil {
+		onupload, apiBin = opts.Image.OnUpload, opts.Image.API
+	} else {
+		if onupload, err = rietest.Build(ctx, "github.com/graphphoto/graphphoto/functions/onupload", filepath.Join(dir, "bin", "onupload")); err != nil {
+			return nil, fmt.Errorf("devstack: build onupload: %w", err)
+		}
+		if apiBin, err = rietest.Build(ctx, "github.com/graphphoto/graphphoto/functions/api", filepath.Join(dir, "bin", "api")); err != nil {
+			return nil, fmt.Errorf("devstack: build api: %w", err)
+		}
 	}
 
 	// Microsoft Graph and Entra ID.
@@ -196,18 +217,36 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 
 	// The onupload function, and the queue in front of it.
-	// Only the HEIF module, as in the Lambda image: faster start-up, and no ImageMagick or
-	// poppler in the function's process at all.
-	vipsHome, err := tool.VipsHome(filepath.Join(dir, "vips"), "heif")
-	if err != nil {
-		return nil, fmt.Errorf("devstack: %w", err)
-	}
 	fnEnv := map[string]string{
-		"VIPSHOME":        vipsHome,
 		"GRAPH_SECRET_ID": SecretName, "GRAPH_ENDPOINT": graphURL, "GRAPH_AUTHORITY": st.Graph.AuthorityURL(),
 		"SSL_CERT_FILE": st.CAFile, "AWS_ENDPOINT_URL_SECRETS_MANAGER": st.SecretsURL,
 		"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "S3_FORCE_PATH_STYLE": "true",
 		"LOG_LEVEL": "info",
+	}
+	fnOpts := rietest.Options{Echo: opts.Echo}
+	if im := opts.Image; im != nil {
+		// The image ships libvips with the HEIF module only, and the CA must be inside the root.
+		inside := filepath.Join(im.Tmp, "graphphoto-ca.pem")
+		pem, err := os.ReadFile(st.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(im.Root, inside), pem, 0o644); err != nil {
+			return nil, fmt.Errorf("devstack: CA file in the image: %w", err)
+		}
+		fnEnv["SSL_CERT_FILE"] = inside
+		fnOpts.Root, fnOpts.Binary = im.Root, im.Emulator
+	} else {
+		// Only the HEIF module, as in the Lambda image: faster start-up, and no ImageMagick or
+		// poppler in the function's process at all.
+		vipsHome, err := tool.VipsHome(filepath.Join(dir, "vips"), "heif")
+		if err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
+		}
+		fnEnv["VIPSHOME"] = vipsHome
+	}
+	for k, v := range opts.Env {
+		fnEnv[k] = v
 	}
 	// The webhook must listen before versitygw starts: it posts a test event at start-up.
 	var queue *Queue
@@ -216,7 +255,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devstack: webhook: %w", err)
 	}
-	st.S3, err = s3test.Start(ctx, s3test.Options{Dir: filepath.Join(dir, "s3"), AccessKey: accessKey, SecretKey: secretKey, EventWebhookURL: hookURL})
+	st.S3, err = s3test.Start(ctx, s3test.Options{Dir: filepath.Join(dir, "s3"), AccessKey: accessKey, SecretKey: secretKey, EventWebhookURL: hookURL, Versioning: opts.Versioning})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: s3 server: %w", err)
 	}
@@ -228,7 +267,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 
 	var invokers []Invoker
 	for range opts.Concurrency {
-		fn, err := rietest.Start(ctx, onupload, rietest.Options{FunctionName: "onupload", Timeout: 60 * time.Second, MemoryMB: 2048, Env: fnEnv, Echo: opts.Echo})
+		o := fnOpts
+		o.FunctionName, o.Timeout, o.MemoryMB, o.Env = "onupload", 60*time.Second, 2048, fnEnv
+		fn, err := rietest.Start(ctx, onupload, o)
 		if err != nil {
 			return nil, fmt.Errorf("devstack: onupload under the RIE: %w", err)
 		}
@@ -247,7 +288,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	for k, v := range fnEnv {
 		apiEnv[k] = v
 	}
-	st.API, err = rietest.Start(ctx, apiBin, rietest.Options{FunctionName: "api", Timeout: 30 * time.Second, MemoryMB: 2048, Env: apiEnv, Echo: opts.Echo})
+	o := fnOpts
+	o.FunctionName, o.Timeout, o.MemoryMB, o.Env = "api", 30*time.Second, 2048, apiEnv
+	st.API, err = rietest.Start(ctx, apiBin, o)
 	if err != nil {
 		return nil, fmt.Errorf("devstack: api under the RIE: %w", err)
 	}

@@ -80,21 +80,7 @@ func (r *report) imageInit(ctx context.Context) {
 		{"onupload", lambdaimage.TaskRoot + "/onupload", `{"Records":[]}`},
 		{"api", lambdaimage.TaskRoot + "/api", `{"version":"2.0","rawPath":"/v1.0/me/photo","requestContext":{"http":{"method":"GET"}}}`},
 	} {
-		var ds []time.Duration
-		for range 5 {
-			e, err := rietest.Start(ctx, fn.bin, rietest.Options{Root: c.Dir, Binary: "/tmp/rie/aws-lambda-rie", MemoryMB: 2048, Env: env})
-			if err != nil {
-				break
-			}
-			e.Invoke(ctx, []byte(fn.event))
-			ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			d, err := e.InitDuration(ictx)
-			cancel()
-			e.Close()
-			if err == nil {
-				ds = append(ds, d)
-			}
-		}
+		ds := initDurations(ctx, fn.bin, rietest.Options{Root: c.Dir, Binary: "/tmp/rie/aws-lambda-rie", MemoryMB: 2048, Env: env}, fn.event, 5)
 		if len(ds) == 0 {
 			r.f("| %s | no INIT REPORT | | | |\n", fn.name)
 			continue

@@ -389,21 +389,7 @@ func (r *report) init(ctx context.Context) {
 			r.f("| %s | not built: %v | | | |\n", fn.name, err)
 			continue
 		}
-		var ds []time.Duration
-		for range 5 {
-			e, err := rietest.Start(ctx, bin, rietest.Options{MemoryMB: 2048, Env: map[string]string{"GRAPH_SECRET_ID": "x", "UPLOAD_BUCKET": "b", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}})
-			if err != nil {
-				break
-			}
-			e.Invoke(ctx, []byte(fn.event))
-			ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			d, err := e.InitDuration(ictx)
-			cancel()
-			e.Close()
-			if err == nil {
-				ds = append(ds, d)
-			}
-		}
+		ds := initDurations(ctx, bin, rietest.Options{MemoryMB: 2048, Env: map[string]string{"GRAPH_SECRET_ID": "x", "UPLOAD_BUCKET": "b", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}}, fn.event, 5)
 		if len(ds) == 0 {
 			r.f("| %s | no INIT REPORT | | | |\n", fn.name)
 			continue
@@ -479,4 +465,25 @@ func (r *report) stack(ctx context.Context, n int) {
 	r.f("\n## Per-object overhead on the local stack\n\n%d uploads of the demo portrait (1200×1600 JPEG, EXIF 6), one at a time, after one warm-up: upload → S3 notification → queue → onupload under the RIE → Graph emulator → tags. Medians.\n\n", n)
 	r.f("| Upload to tag ms | Function duration (REPORT) ms | Normalise alone ms | Function overhead ms (REPORT − Normalise) | Stack overhead ms (upload to tag − REPORT) |\n|---:|---:|---:|---:|---:|\n| %s | %s | %s | %s | %s |\n",
 		ms(median(e2e)), ms(median(fn)), ms(median(norm)), ms(median(fn)-median(norm)), ms(median(e2e)-median(fn)))
+}
+
+// initDurations starts bin under a fresh emulator n times, invokes it once with event and reads
+// the INIT duration of its REPORT line; starts that fail or report no INIT are left out.
+func initDurations(ctx context.Context, bin string, opts rietest.Options, event string, n int) []time.Duration {
+	var ds []time.Duration
+	for range n {
+		e, err := rietest.Start(ctx, bin, opts)
+		if err != nil {
+			break
+		}
+		e.Invoke(ctx, []byte(event))
+		ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		d, err := e.InitDuration(ictx)
+		cancel()
+		e.Close()
+		if err == nil {
+			ds = append(ds, d)
+		}
+	}
+	return ds
 }

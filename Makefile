@@ -22,6 +22,7 @@ FUZZ_TARGETS := \
 	FuzzParseReport:./internal/rietest \
 	FuzzDecode:./internal/onupload \
 	FuzzDecodeEvent:./internal/api \
+	FuzzDecodeRecord:./internal/photostate \
 	FuzzParseNames:./internal/api \
 	FuzzEscapePath:./internal/api \
 	FuzzServeHTTP:./internal/secrets/secretstest

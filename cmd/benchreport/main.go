@@ -386,7 +386,7 @@ func (r *report) init(ctx context.Context) {
 		}
 		var ds []time.Duration
 		for range 5 {
-			e, err := rietest.Start(ctx, bin, rietest.Options{MemoryMB: 2048, Env: map[string]string{"GRAPH_SECRET_ID": "x", "UPLOAD_BUCKET": "b", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}})
+			e, err := rietest.Start(ctx, bin, rietest.Options{MemoryMB: 2048, Env: map[string]string{"GRAPH_SECRET_ID": "x", "UPLOAD_BUCKET": "b", "STATE_BUCKET": "state", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}})
 			if err != nil {
 				break
 			}

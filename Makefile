@@ -28,7 +28,7 @@ FUZZ_TARGETS := \
 	FuzzServeHTTP:./internal/secrets/secretstest
 SAMPLES ?= $(wildcard ../shared/testdata/images/jpeg_camera_3mp_canon_exif6.jpg ../shared/testdata/images/heic_iphone13_12mp.heic ../shared/testdata/images/png_rgba_bird.png ../shared/testdata/images/jpeg_cmyk_swop_icc.jpg ../shared/testdata/images/bomb_png_4gpx.png)
 
-.PHONY: setup build run demo normalise test fuzz bench vet lint soak scale
+.PHONY: setup build run demo normalise test fuzz bench vet lint soak scale unchanged
 
 setup:
 	@bash scripts/setup.sh
@@ -87,9 +87,15 @@ bench: setup
 	go run ./cmd/benchreport -out docs/benchmarks.md -sharp "$(SHARP_DIR)" -rss-images 1000
 
 # The long proofs (bounded forms run in make test): 1,000 uploads under Graph faults,
-# and a 10,000-object backfill through SQS and S3 Batch Operations against a tenant throttle.
+# a 10,000-object backfill through SQS and S3 Batch Operations against a tenant throttle, and
+# the nightly re-export of unchanged photos.
 soak: setup
 	STRESS_FAULT_UPLOADS=1000 STRESS_TIMEOUT=60m go test -count=1 -v -timeout=70m -run='^TestFaults$$' ./internal/stress
 
 scale: setup
 	STRESS_SCALE_OBJECTS=10000 STRESS_RATE_GOAL=0.9 STRESS_TIMEOUT=150m go test -count=1 -v -timeout=160m -run='^TestScale$$' ./internal/stress
+
+# The nightly full export: 1,000 photos synced, exported again (no Graph write), then 5 % changed
+# at the source and 2 % in Graph (exactly those written); make test runs it with 100.
+unchanged: setup
+	STRESS_UNCHANGED_PHOTOS=1000 STRESS_TIMEOUT=60m go test -count=1 -v -timeout=70m -run='^TestUnchanged$$' ./internal/stress

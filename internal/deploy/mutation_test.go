@@ -111,6 +111,8 @@ var mutations = []mutation{
 	{"misspelt alarm property", "template.yaml", "          Expression: FILL(onupload, 0) + FILL(api, 0)", "          Expresion: FILL(onupload, 0) + FILL(api, 0)", "alarms"},
 	// dashboard
 	{"misspelt metric on the dashboard", "template.yaml", `["GraphPhoto", "PhotosSkipped"`, `["GraphPhoto", "PhotoSkipped"`, "dashboard"},
+	{"misspelt unchanged metric", "template.yaml", `["GraphPhoto", "PhotosUnchanged", "FunctionName", "${ApiFunction}"`, `["GraphPhoto", "PhotoUnchanged", "FunctionName", "${ApiFunction}"`, "dashboard"},
+	{"unchanged photos not shown", "template.yaml", "                [\"GraphPhoto\", \"PhotosUnchanged\", \"FunctionName\", \"${OnUploadFunction}\", {\"label\": \"unchanged (not written)\"}],\n", "", "dashboard"},
 	{"metric of a function that does not write it", "template.yaml", `["GraphPhoto", "PhotosSkipped", "FunctionName", "${OnUploadFunction}"`, `["GraphPhoto", "PhotosSkipped", "FunctionName", "${ApiFunction}"`, "dashboard"},
 	{"no p99 of the API's Graph time", "template.yaml", `["GraphPhoto", "GraphMs", "FunctionName", "${ApiFunction}", {"stat": "p99"`, `["GraphPhoto", "GraphMs", "FunctionName", "${ApiFunction}", {"stat": "p90"`, "dashboard"},
 	{"shorthand the check cannot read", "template.yaml", `["GraphPhoto", "PhotosRejected", "FunctionName", "${ApiFunction}"`, `[".", "PhotosRejected", ".", "."`, "dashboard"},

@@ -72,6 +72,9 @@ type Options struct {
 	// say): it gets the emulator and returns the base URL the functions use for Graph and the
 	// PEM of the CA that signed the proxy's certificate. The caller stops the proxy.
 	GraphProxy func(g *graphtest.Server) (url string, caPEM []byte, err error)
+	// S3AccessLog has the S3 server log every request it answers, so a proof can count the
+	// functions' S3 requests at the server (S3.Requests).
+	S3AccessLog bool
 }
 
 // Stack is a running local system.
@@ -218,7 +221,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devstack: webhook: %w", err)
 	}
-	st.S3, err = s3test.Start(ctx, s3test.Options{Dir: filepath.Join(dir, "s3"), AccessKey: accessKey, SecretKey: secretKey, EventWebhookURL: hookURL})
+	st.S3, err = s3test.Start(ctx, s3test.Options{Dir: filepath.Join(dir, "s3"), AccessKey: accessKey, SecretKey: secretKey, EventWebhookURL: hookURL, AccessLog: opts.S3AccessLog})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: s3 server: %w", err)
 	}

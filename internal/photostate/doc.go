@@ -27,6 +27,8 @@
 // and the photo is written again. A missing, unreadable or other record, a marker, a photo
 // Graph no longer has, a Graph read that fails: the photo is written. A wrong skip leaves a
 // wrong photo in place; a needless write costs one write; every doubt is settled by writing.
+// Only a state bucket that refuses the function (its grants, a missing bucket) fails the photo,
+// as does one where the marker cannot be written (below): the deployment needs fixing.
 //
 // # Concurrent writers
 //

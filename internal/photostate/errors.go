@@ -26,7 +26,7 @@ const (
 // without its marker (see the package doc), so when the marker cannot be written the photo is
 // not written either.
 type Error struct {
-	Op     string // GetObject or PutObject
+	Op     string // "s3 GetObject", "s3 PutObject", or "check" for a target with no record
 	Status int    // HTTP status, 0 without an answer
 	Code   string // S3's error code, if any
 	Err    error
@@ -38,7 +38,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := "photo record: s3 " + e.Op + ": " + e.reason
+	s := "photo record: " + e.Op + ": " + e.reason
 	if e.Status != 0 {
 		s += fmt.Sprintf(" (%d %s)", e.Status, e.Code)
 	}
@@ -56,7 +56,7 @@ func (e *Error) Transient() bool { return e.transient }
 
 // classify sorts an S3 failure: a lost condition, a missing record, or a failure with a reason.
 func classify(op string, err error) *Error {
-	e := &Error{Op: op, Err: err}
+	e := &Error{Op: "s3 " + op, Err: err}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) && re.Response != nil {
 		e.Status = re.HTTPStatusCode()

@@ -384,6 +384,32 @@ func TestStateBucketFailures(t *testing.T) {
 			}
 		})
 	}
+	// The record cannot be read: refused, the photo fails; unanswered, it is written without
+	// being recorded.
+	for _, c := range []struct {
+		status    int
+		code      string
+		wantErr   string
+		requests  int
+		recording bool
+	}{{403, "AccessDenied", ReasonRecordAccessDenied, 1, false}, {503, "SlowDown", "", 2, false}} {
+		st := e.store(t, readFails{S3: e.s3.Client(), status: c.status, code: c.code}, nil)
+		tg := e.target(t)
+		w := st.Begin(tg, NewFingerprint(a, options))
+		v, err := w.Check(ctx)
+		if got := reasonOf(err); (err == nil) != (c.wantErr == "") || (err != nil && got != c.wantErr) || v.Why != WhyRecordUnreadable || w.Stats().S3Requests != c.requests {
+			t.Errorf("read answered %d: %+v %v after %d requests", c.status, v, err, w.Stats().S3Requests)
+		}
+		if err == nil {
+			if _, err := e.gc.PutPhoto(ctx, tg, a); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Remember(ctx); !isNotRecorded(err) {
+				t.Errorf("read answered %d: recorded (%v)", c.status, err)
+			}
+		}
+	}
+
 	// Graph unreadable while checking: no proof Graph holds the photo, so it is written.
 	st := e.store(t, nil, nil)
 	tg := e.target(t)
@@ -495,6 +521,20 @@ func FuzzDecodeRecord(f *testing.F) {
 			t.Fatalf("round trip: %+v → %+v", r, again)
 		}
 	})
+}
+
+// readFails answers every GetObject with an S3 error.
+type readFails struct {
+	S3
+	status int
+	code   string
+}
+
+func (r readFails) GetObject(context.Context, *s3.GetObjectInput, ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	return nil, &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: r.status}},
+		Err:      &smithy.GenericAPIError{Code: r.code},
+	}
 }
 
 // s3Fake and graphFake are for tests that make no calls.

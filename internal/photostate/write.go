@@ -80,17 +80,23 @@ func (w *Write) Check(ctx context.Context) (Verdict, error) {
 	defer func() { w.stats.Time += w.store.opts.Now().Sub(start) }()
 	if w.target.IsZero() || w.target.IsMe() {
 		w.verdict = Verdict{Why: WhyBadTarget}
-		return w.verdict, &Error{Op: "Check", Err: errors.New("the target is not resolved to an object"), reason: ReasonRecordError}
+		return w.verdict, &Error{Op: "check", Err: errors.New("the target is not resolved to an object"), reason: ReasonRecordError}
 	}
 
 	w.stats.S3Requests++
 	rec, etag, found, err := w.store.read(ctx, w.key)
 	var de *decodeError
+	var se *Error
 	switch {
 	case errors.As(err, &de):
 		// A record this code cannot read (another format, a hand edit): treat it as a write in
 		// flight, the safe side; our own marker replaces it, and after the lease it is gone.
 		w.verdict, w.contended = Verdict{Why: WhyRecordUnreadable}, true
+	case errors.As(err, &se) && !se.Transient():
+		// Refused (the role's grants, no such bucket): a deployment to fix, not a record to
+		// write around; the photo fails as it would when the marker is refused.
+		w.verdict = Verdict{Why: WhyRecordUnreadable}
+		return w.verdict, err
 	case err != nil:
 		// The bucket did not answer: no ETag to make the marker conditional on.
 		w.verdict, w.contended = Verdict{Why: WhyRecordUnreadable}, true

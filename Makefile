@@ -18,6 +18,7 @@ FUZZ_TARGETS := \
 	FuzzParseReport:./internal/rietest \
 	FuzzDecode:./internal/onupload \
 	FuzzDecodeEvent:./internal/api \
+	FuzzDecodeRecord:./internal/photostate \
 	FuzzParseNames:./internal/api \
 	FuzzEscapePath:./internal/api \
 	FuzzServeHTTP:./internal/secrets/secretstest
@@ -26,7 +27,7 @@ SAMPLES ?= $(addprefix testdata/images/,jpeg_camera_3mp_canon_exif6.jpg heic_iph
 # bench; make test never reads it.
 PHOTO_CORPUS ?= ../shared/testdata/images
 
-.PHONY: setup build run demo normalise test test-corpus fuzz bench vet lint soak scale image-test image-test-if-changed image
+.PHONY: setup build run demo normalise test test-corpus fuzz bench vet lint soak scale unchanged image-test image-test-if-changed image
 
 setup:
 	@bash scripts/setup.sh
@@ -91,7 +92,8 @@ bench: setup
 	go run ./cmd/benchreport -out docs/benchmarks.md -corpus "$(if $(wildcard $(PHOTO_CORPUS)/MANIFEST.tsv),$(PHOTO_CORPUS),testdata/images)" -sharp "$(SHARP_DIR)" -rss-images 1000
 
 # The long proofs (bounded forms run in make test): 1,000 uploads under Graph faults,
-# and a 10,000-object backfill through SQS and S3 Batch Operations against a tenant throttle.
+# a 10,000-object backfill through SQS and S3 Batch Operations against a tenant throttle, and
+# the nightly re-export of unchanged photos.
 soak: setup
 	STRESS_FAULT_UPLOADS=1000 STRESS_TIMEOUT=60m go test -count=1 -v -timeout=70m -run='^TestFaults$$' ./internal/stress
 
@@ -126,3 +128,8 @@ image: setup
 	@command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap || sudo apt-get install -y -qq debootstrap
 	go run ./cmd/lambdaimage -out $(IMAGE_ARCHIVE)
 	IMAGE_ARCHIVE=$(abspath $(IMAGE_ARCHIVE)) go test -tags imagetest -count=1 -v -run='^TestArchive$$' ./internal/lambdaimage
+
+# The nightly full export: 1,000 photos synced, exported again (no Graph write), then 5 % changed
+# at the source and 2 % in Graph (exactly those written); make test runs it with 100.
+unchanged: setup
+	STRESS_UNCHANGED_PHOTOS=1000 STRESS_TIMEOUT=60m go test -count=1 -v -timeout=70m -run='^TestUnchanged$$' ./internal/stress

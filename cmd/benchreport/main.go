@@ -389,7 +389,7 @@ func (r *report) init(ctx context.Context) {
 			r.f("| %s | not built: %v | | | |\n", fn.name, err)
 			continue
 		}
-		ds := initDurations(ctx, bin, rietest.Options{MemoryMB: 2048, Env: map[string]string{"GRAPH_SECRET_ID": "x", "UPLOAD_BUCKET": "b", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}}, fn.event, 5)
+		ds := initDurations(ctx, bin, rietest.Options{MemoryMB: 2048, Env: map[string]string{"GRAPH_SECRET_ID": "x", "UPLOAD_BUCKET": "b", "STATE_BUCKET": "state", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}}, fn.event, 5)
 		if len(ds) == 0 {
 			r.f("| %s | no INIT REPORT | | | |\n", fn.name)
 			continue

@@ -354,6 +354,8 @@ type PutResult struct {
 	Height  int    `json:"height"`
 	Bytes   int    `json:"bytes"`
 	Quality int    `json:"quality"`
+	// Unchanged: Graph already held exactly this photo, so it was not written again.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 func (h *Handler) put(x *exchange, t graph.Target) {
@@ -393,7 +395,7 @@ func (h *Handler) put(x *exchange, t graph.Target) {
 		h.fail(x, e)
 		return
 	}
-	h.writeJSON(x, http.StatusOK, PutResult{Target: o.Target, Width: o.Width, Height: o.Height, Bytes: o.PhotoBytes, Quality: o.Quality})
+	h.writeJSON(x, http.StatusOK, PutResult{Target: o.Target, Width: o.Width, Height: o.Height, Bytes: o.PhotoBytes, Quality: o.Quality, Unchanged: o.Unchanged()})
 }
 
 // record writes the photo metrics of one write, with the names the S3 path uses.
@@ -402,14 +404,19 @@ func (h *Handler) record(x *exchange, o photo.Outcome) {
 		return
 	}
 	count := func(s photo.Status) float64 {
-		if o.Status == s {
+		if o.Status == s && !o.Unchanged() {
 			return 1
 		}
 		return 0
 	}
+	unchanged := 0.0
+	if o.Unchanged() {
+		unchanged = 1
+	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	err := h.opts.Metrics.Write(x.r.Context(), []obs.Metric{
 		{Name: obs.PhotosSynced, Unit: obs.Count, Value: count(photo.StatusSynced)},
+		{Name: obs.PhotosUnchanged, Unit: obs.Count, Value: unchanged},
 		{Name: obs.PhotosRejected, Unit: obs.Count, Value: count(photo.StatusRejected)},
 		{Name: obs.PhotosFailed, Unit: obs.Count, Value: count(photo.StatusFailed)},
 		{Name: obs.NormaliseMs, Unit: obs.Milliseconds, Value: ms(o.Normalise)},

@@ -9,7 +9,19 @@ import (
 	"github.com/graphphoto/graphphoto/internal/imageproc"
 )
 
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+// env is an environment of m, with the one variable that has no default (STATE_BUCKET, while
+// SKIP_UNCHANGED is on) set unless m says otherwise.
+func env(m map[string]string) func(string) string {
+	return func(k string) string {
+		if v, ok := m[k]; ok {
+			return v
+		}
+		if k == "STATE_BUCKET" {
+			return "graphphoto-state"
+		}
+		return ""
+	}
+}
 
 func TestDefaults(t *testing.T) {
 	c, err := Load(env(nil))
@@ -19,8 +31,33 @@ func TestDefaults(t *testing.T) {
 	want := imageproc.Options{}.WithDefaults()
 	if c.Photo.WithDefaults() != want || c.SourceMaxBytes != 52_428_800 || c.TargetMetadataKey != "graph-target" ||
 		c.AdminRole != "Photos.ReadWrite.All" || c.UserScope != "Photos.Write" || c.GatewayID != "" || c.TargetMetadataPrefixes != nil ||
-		c.UploadURLTTL != 15*time.Minute || c.LogLevel != slog.LevelInfo {
+		c.UploadURLTTL != 15*time.Minute || c.LogLevel != slog.LevelInfo || !c.SkipUnchanged || c.StateBucket != "graphphoto-state" {
 		t.Errorf("defaults: %+v", c)
+	}
+}
+
+// TestSkipUnchanged: the check is on by default and then needs its bucket; off, it needs none.
+func TestSkipUnchanged(t *testing.T) {
+	if _, err := Load(func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "STATE_BUCKET") || !strings.Contains(err.Error(), "SKIP_UNCHANGED=false") {
+		t.Errorf("nothing set: %v", err)
+	}
+	for _, c := range []struct {
+		skip, bucket string
+		want         bool
+	}{{"false", "", false}, {"0", "", false}, {"FALSE", "photo-state.example", false}, {"true", "photo-state", true}, {"", "photo-state", true}} {
+		cfg, err := Load(env(map[string]string{"SKIP_UNCHANGED": c.skip, "STATE_BUCKET": c.bucket}))
+		if err != nil || cfg.SkipUnchanged != c.want || cfg.StateBucket != c.bucket {
+			t.Errorf("SKIP_UNCHANGED=%q STATE_BUCKET=%q: %+v %v", c.skip, c.bucket, cfg.SkipUnchanged, err)
+		}
+	}
+	// The upload bucket notifies the S3 path: records there would trigger it.
+	if _, err := Load(env(map[string]string{"STATE_BUCKET": "photos", "UPLOAD_BUCKET": "photos"})); err == nil || !strings.Contains(err.Error(), "STATE_BUCKET") || !strings.Contains(err.Error(), "UPLOAD_BUCKET") {
+		t.Errorf("state bucket = upload bucket: %v", err)
+	}
+	for _, bad := range []string{"ab", strings.Repeat("a", 64), "Photos", "arn:aws:s3:::state", "s3://state", "-state", "state-", "st..ate", "state/records"} {
+		if _, err := Load(env(map[string]string{"STATE_BUCKET": bad})); err == nil || !strings.Contains(err.Error(), "STATE_BUCKET") {
+			t.Errorf("STATE_BUCKET=%q: %v", bad, err)
+		}
 	}
 }
 
@@ -60,6 +97,7 @@ func TestBadValuesNameTheirVariable(t *testing.T) {
 		"API_USER_SCOPE": "Photos.Write Photos.Read", "API_ADMIN_ROLE": "[Photos.ReadWrite.All]",
 		"API_GATEWAY_ID":           "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
 		"TARGET_METADATA_PREFIXES": "uploads/,,hr/",
+		"SKIP_UNCHANGED":           "sometimes", "STATE_BUCKET": "arn:aws:s3:::graphphoto-state",
 	}
 	for name, value := range tests {
 		_, err := Load(env(map[string]string{name: value}))

@@ -27,6 +27,7 @@ import (
 	"github.com/graphphoto/graphphoto/internal/lambdaimage"
 	"github.com/graphphoto/graphphoto/internal/onupload"
 	"github.com/graphphoto/graphphoto/internal/photo"
+	"github.com/graphphoto/graphphoto/internal/photostate"
 )
 
 // Each check returns every problem it finds; TestDeployment runs them all on the repository's
@@ -45,6 +46,7 @@ var checks = []check{
 	{"iam", checkIAM},
 	{"queue", checkQueue},
 	{"buckets", checkBuckets},
+	{"state", checkStateBucket},
 	{"uploads", checkUploads},
 	{"cycles", checkNoCycles},
 	{"httpapi", checkHTTPAPI},
@@ -845,12 +847,25 @@ var s3Actions = map[string][]string{
 	"PresignPutObject": {"s3:PutObject"},
 }
 
-// s3ActionsOf returns the IAM actions the methods of an interface type need.
-func s3ActionsOf(typ reflect.Type) ([]string, error) {
+// stateActions maps the calls of the photo record store (photostate.S3) to IAM actions: its
+// bucket is not versioned and it names no version, so no …Version forms; s3:ListBucket makes a
+// record never written a 404 rather than a 403.
+var stateActions = map[string][]string{
+	"GetObject": {"s3:GetObject", "s3:ListBucket"},
+	"PutObject": {"s3:PutObject"},
+}
+
+// s3ActionsOf returns the IAM actions the methods of an interface type need, by s3Actions or
+// the given table.
+func s3ActionsOf(typ reflect.Type, table ...map[string][]string) ([]string, error) {
+	actions := s3Actions
+	if len(table) > 0 {
+		actions = table[0]
+	}
 	var out []string
 	for i := 0; i < typ.NumMethod(); i++ {
 		m := typ.Method(i).Name
-		a, ok := s3Actions[m]
+		a, ok := actions[m]
 		if !ok {
 			return nil, fmt.Errorf("%s calls S3 %s, which this test maps to no IAM action", typ, m)
 		}
@@ -954,6 +969,8 @@ func checkFunctionGrants(p *project) []error {
 	e.addErr(err)
 	apiS3, err := s3ActionsOf(reflect.TypeFor[api.Presigner]())
 	e.addErr(err)
+	stateS3, err := s3ActionsOf(reflect.TypeFor[photostate.S3](), stateActions)
+	e.addErr(err)
 
 	for _, name := range []string{"onupload", "api"} {
 		fn, err := p.functionFor(name)
@@ -974,23 +991,37 @@ func checkFunctionGrants(p *project) []error {
 		}
 		env := t.environment(fn)
 		logGroup := refTo(mapOf(t.functionProperty(fn, "LoggingConfig"))["LogGroup"])
-		want := map[string]string{ // action → the one resource it may have
-			"secretsmanager:GetSecretValue": requiredSamples["GraphSecretArn"],
-			"logs:CreateLogStream":          symbol{Kind: "GetAtt", Logical: logGroup, Attr: "Arn"}.String(),
-			"logs:PutLogEvents":             symbol{Kind: "GetAtt", Logical: logGroup, Attr: "Arn"}.String(),
-			"xray:PutTraceSegments":         "*",
-			"xray:PutTelemetryRecords":      "*",
+		want := map[string][]string{ // action → exactly the resources it may have
+			"secretsmanager:GetSecretValue": {requiredSamples["GraphSecretArn"]},
+			"logs:CreateLogStream":          {symbol{Kind: "GetAtt", Logical: logGroup, Attr: "Arn"}.String()},
+			"logs:PutLogEvents":             {symbol{Kind: "GetAtt", Logical: logGroup, Attr: "Arn"}.String()},
+			"xray:PutTraceSegments":         {"*"},
+			"xray:PutTelemetryRecords":      {"*"},
 		}
 		if refTo(env["GRAPH_SECRET_ID"]) != "GraphSecretArn" {
 			e.add("GRAPH_SECRET_ID is not !Ref GraphSecretArn, the one secret the role may read")
 		}
+		_, cfgEnv, err := t.loadConfig(fn, nil)
+		e.addErr(err)
+		// Both functions keep photo records (internal/photostate): reads and writes under its
+		// prefix of the state bucket, the listing on the bucket.
+		if state := cfgEnv["STATE_BUCKET"]; state != "" {
+			for _, a := range stateS3 {
+				res := "arn:aws:s3:::" + state + "/" + photostate.DefaultPrefix + "*"
+				if a == "s3:ListBucket" {
+					res = "arn:aws:s3:::" + state
+				}
+				want[a] = append(want[a], res)
+			}
+		}
 		switch name {
 		case "onupload":
 			for _, a := range onuploadS3 {
-				want[a] = objectARN + "*"
-			}
-			if _, ok := want["s3:ListBucket"]; ok {
-				want["s3:ListBucket"] = strings.TrimSuffix(objectARN, "/")
+				res := objectARN + "*"
+				if a == "s3:ListBucket" {
+					res = strings.TrimSuffix(objectARN, "/")
+				}
+				want[a] = append(want[a], res)
 			}
 			queue := ""
 			for _, ev := range mapOf(t.Resources[fn].Properties["Events"]) {
@@ -999,22 +1030,25 @@ func checkFunctionGrants(p *project) []error {
 				}
 			}
 			for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"} {
-				want[a] = symbol{Kind: "GetAtt", Logical: queue, Attr: "Arn"}.String()
+				want[a] = []string{symbol{Kind: "GetAtt", Logical: queue, Attr: "Arn"}.String()}
 			}
 		case "api":
-			_, cfgEnv, err := t.loadConfig(fn, nil)
-			e.addErr(err)
 			if cfgEnv["UPLOAD_BUCKET"] != uploadName {
 				e.add("UPLOAD_BUCKET %q, want the upload bucket %q", cfgEnv["UPLOAD_BUCKET"], uploadName)
 			}
 			for _, a := range apiS3 {
-				want[a] = objectARN + cfgEnv["UPLOAD_PREFIX"] + "*"
+				want[a] = append(want[a], objectARN+cfgEnv["UPLOAD_PREFIX"]+"*")
 			}
 		}
 		for a, res := range want {
-			got := grants[a]
-			if len(got) != 1 || fmt.Sprint(got[0]) != res {
-				e.add("%s on %v, want on exactly %s", a, got, res)
+			var got []string
+			for _, g := range grants[a] {
+				got = append(got, fmt.Sprint(g))
+			}
+			sort.Strings(got)
+			sort.Strings(res)
+			if !slices.Equal(got, res) {
+				e.add("%s on %v, want on exactly %v", a, got, res)
 			}
 		}
 		for a, res := range grants {
@@ -1281,6 +1315,49 @@ func checkBuckets(p *project) []error {
 			e.add("%s names bucket %q, which this template does not create", s, b)
 		}
 	})
+	return e.list
+}
+
+// checkStateBucket: both functions keep their photo records in one bucket of this template
+// (STATE_BUCKET) that notifies nothing, so writing a record never triggers onupload, and the
+// skip of unchanged photos is on by default (SKIP_UNCHANGED from a parameter whose default
+// config.Load reads as on). Its encryption, public access block and TLS-only policy are
+// checkBuckets', its grants checkIAM's.
+func checkStateBucket(p *project) []error {
+	e := &errs{}
+	t := p.template
+	names, problems := t.bucketNames()
+	e.list = append(e.list, problems...)
+	state := ""
+	for _, fn := range t.functions() {
+		e.prefix = fn + ": "
+		cfg, _, err := t.loadConfig(fn, nil)
+		if err != nil {
+			e.addErr(err)
+			continue
+		}
+		if !cfg.SkipUnchanged {
+			e.add("SKIP_UNCHANGED is off with the template's defaults; the skip is on by default")
+		}
+		if p := refTo(t.environment(fn)["SKIP_UNCHANGED"]); p == "" {
+			e.add("SKIP_UNCHANGED is not a parameter, so it cannot be turned off at deploy time")
+		}
+		switch {
+		case cfg.StateBucket == "":
+			e.add("no STATE_BUCKET")
+		case names[cfg.StateBucket] == "":
+			e.add("STATE_BUCKET %q is not a bucket of this template", cfg.StateBucket)
+		case state != "" && cfg.StateBucket != state:
+			e.add("STATE_BUCKET %q, another function's is %q: one record per target, one bucket", cfg.StateBucket, state)
+		}
+		state = cfg.StateBucket
+	}
+	e.prefix = ""
+	if b := names[state]; b != "" {
+		if n, ok := t.Resources[b].Properties["NotificationConfiguration"]; ok {
+			e.add("state bucket %s has a NotificationConfiguration %v: a record written there must trigger nothing", b, n)
+		}
+	}
 	return e.list
 }
 

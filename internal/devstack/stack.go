@@ -38,12 +38,14 @@ const (
 	ClientID   = "4d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c0d"
 	SecretName = "graphphoto/devstack"
 	Bucket     = "photos"
-	AliceID    = "a11ce000-0000-4000-8000-000000000001"
-	BobID      = "b0b00000-0000-4000-8000-000000000002"
-	CarolID    = "ca201000-0000-4000-8000-000000000003"
-	GroupID    = "9a0b0000-0000-4000-8000-0000000000a1"
-	ContactID  = "AAMkADevstackContact1="
-	AppID      = "a9900000-0000-4000-8000-0000000000a9" // a client app's service principal (AppToken)
+	// StateBucket holds the photo records (internal/photostate); its events reach no function.
+	StateBucket = "photos-state"
+	AliceID     = "a11ce000-0000-4000-8000-000000000001"
+	BobID       = "b0b00000-0000-4000-8000-000000000002"
+	CarolID     = "ca201000-0000-4000-8000-000000000003"
+	GroupID     = "9a0b0000-0000-4000-8000-0000000000a1"
+	ContactID   = "AAMkADevstackContact1="
+	AppID       = "a9900000-0000-4000-8000-0000000000a9" // a client app's service principal (AppToken)
 )
 
 // Options configure a stack.
@@ -77,6 +79,9 @@ type Options struct {
 	// Image, when set, runs both functions inside the Lambda image's root filesystem instead
 	// of on this machine (see Image).
 	Image *Image
+	// S3AccessLog has the S3 server log every request it answers, so a proof can count the
+	// functions' S3 requests at the server (S3.Requests).
+	S3AccessLog bool
 }
 
 // Image is a mounted root filesystem of the Lambda image (internal/lambdaimage) with the
@@ -221,7 +226,7 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 		"GRAPH_SECRET_ID": SecretName, "GRAPH_ENDPOINT": graphURL, "GRAPH_AUTHORITY": st.Graph.AuthorityURL(),
 		"SSL_CERT_FILE": st.CAFile, "AWS_ENDPOINT_URL_SECRETS_MANAGER": st.SecretsURL,
 		"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "S3_FORCE_PATH_STYLE": "true",
-		"LOG_LEVEL": "info",
+		"STATE_BUCKET": StateBucket, "LOG_LEVEL": "info",
 	}
 	fnOpts := rietest.Options{Echo: opts.Echo}
 	if im := opts.Image; im != nil {
@@ -250,18 +255,20 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	// The webhook must listen before versitygw starts: it posts a test event at start-up.
 	var queue *Queue
-	hook := s3notify.NewHandler(func(ctx context.Context, ev events.S3Event) error { return queue.Send(ctx, ev) }, s3notify.Options{Logger: opts.Log})
+	hook := s3notify.NewHandler(func(ctx context.Context, ev events.S3Event) error { return queue.Send(ctx, ev) }, s3notify.Options{Logger: opts.Log, Buckets: []string{Bucket}})
 	hookURL, err := serve(runCtx, "127.0.0.1:0", hook, &st.closers)
 	if err != nil {
 		return nil, fmt.Errorf("devstack: webhook: %w", err)
 	}
-	st.S3, err = s3test.Start(ctx, s3test.Options{Dir: filepath.Join(dir, "s3"), AccessKey: accessKey, SecretKey: secretKey, EventWebhookURL: hookURL, Versioning: opts.Versioning})
+	st.S3, err = s3test.Start(ctx, s3test.Options{Dir: filepath.Join(dir, "s3"), AccessKey: accessKey, SecretKey: secretKey, EventWebhookURL: hookURL, Versioning: opts.Versioning, AccessLog: opts.S3AccessLog})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: s3 server: %w", err)
 	}
 	st.closers = append(st.closers, st.S3.Close)
-	if err := st.S3.CreateBucket(ctx, Bucket); err != nil && !alreadyOwned(err) {
-		return nil, fmt.Errorf("devstack: create bucket: %w", err)
+	for _, b := range []string{Bucket, StateBucket} {
+		if err := st.S3.CreateBucket(ctx, b); err != nil && !alreadyOwned(err) {
+			return nil, fmt.Errorf("devstack: create bucket: %w", err)
+		}
 	}
 	fnEnv["AWS_ENDPOINT_URL_S3"] = st.S3.Endpoint
 

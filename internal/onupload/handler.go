@@ -496,6 +496,8 @@ func (h *Handler) report(ctx context.Context, trigger Trigger, itemID string, r 
 	switch {
 	case r.Skipped != "":
 		msg = "object skipped"
+	case r.Outcome.Unchanged():
+		msg = "photo unchanged"
 	case r.Outcome.Status == photo.StatusRejected:
 		level, msg = slog.LevelWarn, "photo rejected"
 	case r.Outcome.Status == photo.StatusFailed:
@@ -507,17 +509,21 @@ func (h *Handler) report(ctx context.Context, trigger Trigger, itemID string, r 
 		return // nothing about a photo to count (an event that is not an upload)
 	}
 	count := func(s photo.Status) float64 {
-		if r.Skipped == "" && r.Outcome.Status == s {
+		if r.Skipped == "" && r.Outcome.Status == s && !r.Outcome.Unchanged() {
 			return 1
 		}
 		return 0
 	}
-	skipped := 0.0
+	skipped, unchanged := 0.0, 0.0
 	if r.Skipped != "" {
 		skipped = 1
 	}
+	if r.Skipped == "" && r.Outcome.Unchanged() {
+		unchanged = 1
+	}
 	metrics := []obs.Metric{
 		{Name: obs.PhotosSynced, Unit: obs.Count, Value: count(photo.StatusSynced)},
+		{Name: obs.PhotosUnchanged, Unit: obs.Count, Value: unchanged},
 		{Name: obs.PhotosRejected, Unit: obs.Count, Value: count(photo.StatusRejected)},
 		{Name: obs.PhotosFailed, Unit: obs.Count, Value: count(photo.StatusFailed)},
 		{Name: obs.PhotosSkipped, Unit: obs.Count, Value: skipped},

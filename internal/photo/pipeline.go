@@ -1,6 +1,8 @@
 // Package photo is the one path both functions share (docs/architecture.md §1): source bytes →
-// limits → normalise → credentials → Graph → outcome. Whether a failure is retried is decided
-// here, once, from the typed errors of imageproc, graph and secrets.
+// limits → normalise → unchanged → credentials → Graph → remember → outcome. Whether a failure is
+// retried is decided here, once, from the typed errors of imageproc, graph, secrets and
+// photostate. With records (SkipUnchanged), a photo Graph already holds is not written again
+// (docs/architecture.md §10).
 package photo
 
 import (
@@ -12,6 +14,7 @@ import (
 
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
+	"github.com/graphphoto/graphphoto/internal/photostate"
 )
 
 // Status is the outcome recorded on S3 objects (graph-photo-status) and in metrics.
@@ -37,6 +40,9 @@ const (
 	ReasonNoTarget       = "no_target"
 	ReasonInternal       = "internal_error"
 	ReasonTimeout        = "timeout"
+	// ReasonUnchanged goes with StatusSynced: Graph already holds exactly this photo, so it was
+	// not written again.
+	ReasonUnchanged = "unchanged"
 )
 
 // Outcome is what happened to one photo, for tags, responses, logs and metrics.
@@ -60,6 +66,14 @@ type Outcome struct {
 	ClientRequestID string        `json:"client_request_id,omitempty"`
 	Attempts        int           `json:"graph_attempts,omitempty"`
 	RetryAfter      time.Duration `json:"-"`
+	// The photo's record (photostate), when SkipUnchanged is on: why the photo was written
+	// (a photostate.Why*; "" when unchanged or not checked), why nothing was recorded after the
+	// write, and what the record cost: S3 requests, Graph reads and time.
+	Record         string        `json:"record,omitempty"`
+	RecordNote     string        `json:"record_note,omitempty"`
+	RecordRequests int           `json:"record_s3_requests,omitempty"`
+	GraphReads     int           `json:"graph_reads,omitempty"`
+	RecordTime     time.Duration `json:"-"`
 	// Err is the cause, for logs; it never holds a secret (the packages below guarantee it).
 	Err error `json:"-"`
 }
@@ -88,11 +102,24 @@ func (o Outcome) LogAttrs() []slog.Attr {
 		attrs = append(attrs, slog.Int("graph_status", o.GraphStatus), slog.String("graph_request_id", o.GraphRequestID),
 			slog.String("client_request_id", o.ClientRequestID), slog.Int("graph_attempts", o.Attempts))
 	}
+	if o.RecordRequests > 0 {
+		attrs = append(attrs, slog.Int("record_s3_requests", o.RecordRequests), slog.Int("graph_reads", o.GraphReads),
+			slog.Float64("record_ms", float64(o.RecordTime.Microseconds())/1000))
+		if o.Record != "" {
+			attrs = append(attrs, slog.String("record", o.Record))
+		}
+		if o.RecordNote != "" {
+			attrs = append(attrs, slog.String("record_note", o.RecordNote))
+		}
+	}
 	if o.Err != nil {
 		attrs = append(attrs, slog.String("error", o.Err.Error()))
 	}
 	return attrs
 }
+
+// Unchanged reports whether the photo was not written because Graph already held it.
+func (o Outcome) Unchanged() bool { return o.Status == StatusSynced && o.Reason == ReasonUnchanged }
 
 // Uploader is the part of the Graph client the pipeline needs.
 type Uploader interface {
@@ -102,12 +129,18 @@ type Uploader interface {
 // Normaliser turns source bytes into a photo; imageproc.Normalise in production.
 type Normaliser func(ctx context.Context, src []byte, opts imageproc.Options) (imageproc.Photo, error)
 
+// Records are the photo records that let an unchanged photo be skipped; *photostate.Store.
+type Records interface {
+	Begin(t graph.Target, fp photostate.Fingerprint) *photostate.Write
+}
+
 // Pipeline carries one photo from source bytes to Graph.
 type Pipeline struct {
 	normalise      Normaliser
 	graph          Uploader
 	options        imageproc.Options
 	maxSourceBytes int
+	records        Records // nil: every photo is written
 }
 
 // New builds a pipeline. opts are the photo options (validated here, so a bad configuration
@@ -125,9 +158,20 @@ func New(normalise Normaliser, uploader Uploader, opts imageproc.Options, maxSou
 	return &Pipeline{normalise: normalise, graph: uploader, options: opts.WithDefaults(), maxSourceBytes: maxSourceBytes}, nil
 }
 
+// SkipUnchanged makes the pipeline check each photo against its record before writing it and
+// record it after (SKIP_UNCHANGED); call it once, at start.
+func (p *Pipeline) SkipUnchanged(r Records) { p.records = r }
+
 // MaxSourceBytes is the largest source the pipeline accepts; callers check it before
 // downloading (S3 HeadObject, Content-Length).
 func (p *Pipeline) MaxSourceBytes() int { return p.maxSourceBytes }
+
+// optionsText is the canonical text of the options that shape the JPEG, digested into a
+// photo's record: a change of size, crop, quality or budget makes every photo new.
+func (p *Pipeline) optionsText() string {
+	o := p.options
+	return fmt.Sprintf("size=%d crop=%s quality=%d max_bytes=%d min_side=%d", o.Size, o.Crop, o.Quality, o.MaxBytes, o.MinSide)
+}
 
 // Run sends src to target. The target is already resolved for app-only use (no "me").
 func (p *Pipeline) Run(ctx context.Context, target graph.Target, src []byte) Outcome {
@@ -148,6 +192,24 @@ func (p *Pipeline) Run(ctx context.Context, target graph.Target, src []byte) Out
 	o.SourceFormat, o.SourceWidth, o.SourceHeight = photo.SourceFormat.String(), photo.SourceWidth, photo.SourceHeight
 	o.PhotoBytes, o.Width, o.Height, o.Quality = photo.Bytes, photo.Width, photo.Height, photo.Quality
 
+	// unchanged: Graph already holds this very photo? Otherwise announce the write (the
+	// record's marker), or stop: a write no marker announces could be recorded by another
+	// writer as its own (internal/photostate).
+	var w *photostate.Write
+	if p.records != nil {
+		w = p.records.Begin(target, photostate.NewFingerprint(photo.JPEG, p.optionsText()))
+		v, err := w.Check(ctx)
+		o.noteRecord(w)
+		if err != nil {
+			return o.finish(err)
+		}
+		if v.Unchanged {
+			o.Status, o.Reason = StatusSynced, ReasonUnchanged
+			return o
+		}
+		o.Record = v.Why
+	}
+
 	// credentials and Graph (the client takes its token from the credentials source)
 	start = time.Now()
 	res, err := p.graph.PutPhoto(ctx, target, photo.JPEG)
@@ -163,7 +225,20 @@ func (p *Pipeline) Run(ctx context.Context, target graph.Target, src []byte) Out
 			o.ClientRequestID = ge.ClientRequestID
 		}
 	}
+
+	// remember: what was written and Graph's version of it now. Never changes the outcome.
+	if err == nil && w != nil {
+		if rerr := w.Remember(ctx); rerr != nil {
+			o.RecordNote = rerr.Error()
+		}
+		o.noteRecord(w)
+	}
 	return o.finish(err)
+}
+
+func (o *Outcome) noteRecord(w *photostate.Write) {
+	s := w.Stats()
+	o.RecordRequests, o.GraphReads, o.RecordTime = s.S3Requests, s.GraphReads, s.Time
 }
 
 // Classify names an error's outcome: its status, stable reason and whether to retry.

@@ -11,6 +11,11 @@
 //   - with an event webhook URL, versitygw POSTs a test event when it starts and refuses to start
 //     when nothing listens there: start the receiver first. Events are sent in the background
 //     with a 3 s timeout and never retried (see package s3notify for their shape).
+//   - conditional PutObject is enforced as S3 does: If-None-Match: * and If-Match answer 412
+//     PreconditionFailed, If-Match on a missing key 404 NoSuchKey; the condition is evaluated
+//     under a per-key lock, so of two writers with the same condition one wins.
+//   - with --access-log (Options.AccessLog) it writes one S3-style access log line per request
+//     answered, with the bucket and the operation (s3_GetObject, s3_PutObject, …): Requests.
 package s3test
 
 import (
@@ -52,6 +57,9 @@ type Options struct {
 	// Versioning lets buckets have versioning enabled (PutBucketVersioning); versitygw keeps
 	// old versions in a separate folder that only exists when this is set.
 	Versioning bool
+	// AccessLog has versitygw write its server access log, one line per request it answered,
+	// which Requests reads: requests counted at the server, not by the client.
+	AccessLog bool
 	// Binary overrides the executable's path; empty means Binary().
 	Binary string
 	// StartTimeout bounds the wait for the server to answer; zero means 20 s. A ctx deadline
@@ -74,6 +82,7 @@ type Server struct {
 	exited    chan struct{}
 	waitErr   error
 	removeDir string
+	accessLog string
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -175,6 +184,10 @@ func (s *Server) launch(ctx context.Context, bin, work string, opts Options) err
 	if opts.EventWebhookURL != "" {
 		args = append(args, "--event-webhook-url", opts.EventWebhookURL)
 	}
+	if opts.AccessLog {
+		s.accessLog = filepath.Join(work, "access.log")
+		args = append(args, "--access-log", s.accessLog)
+	}
 	args = append(args, "posix")
 	if !supportsUserXattr(s.DataDir) {
 		side := filepath.Join(work, "meta")
@@ -242,6 +255,34 @@ func (s *Server) waitReady(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// Request is one request versitygw's access log recorded.
+type Request struct {
+	Bucket    string // "-" for requests that name none
+	Operation string // versitygw's action name: s3_GetObject, s3_PutObject, …
+}
+
+// Requests reads the access log (Options.AccessLog): every request the server answered so far,
+// in order.
+func (s *Server) Requests() ([]Request, error) {
+	if s.accessLog == "" {
+		return nil, errorf("the server was started without Options.AccessLog")
+	}
+	b, err := os.ReadFile(s.accessLog)
+	if err != nil {
+		return nil, errorf("read access log: %w", err)
+	}
+	var out []Request
+	for _, line := range strings.Split(string(b), "\n") {
+		// owner bucket [dd/Month/yyyy:hh:mm:ss zone] ip requester request-id operation key …
+		f := strings.Fields(line)
+		if len(f) < 8 || !strings.HasPrefix(f[2], "[") {
+			continue // the "log starts" line, a line still being written
+		}
+		out = append(out, Request{Bucket: f[1], Operation: f[7]})
+	}
+	return out, nil
 }
 
 // Logs returns what versitygw wrote to stdout and stderr (its banner, request lines, errors),

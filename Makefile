@@ -18,6 +18,7 @@ FUZZ_TARGETS := \
 	FuzzParseReport:./internal/rietest \
 	FuzzDecode:./internal/onupload \
 	FuzzDecodeEvent:./internal/api \
+	FuzzDecodeRecord:./internal/photostate \
 	FuzzParseNames:./internal/api \
 	FuzzEscapePath:./internal/api \
 	FuzzServeHTTP:./internal/secrets/secretstest
@@ -26,7 +27,7 @@ SAMPLES ?= $(addprefix testdata/images/,jpeg_camera_3mp_canon_exif6.jpg heic_iph
 # bench; make test never reads it.
 PHOTO_CORPUS ?= ../shared/testdata/images
 
-.PHONY: setup build run demo normalise test test-corpus fuzz bench vet lint soak scale
+.PHONY: setup build run demo normalise test test-corpus fuzz bench vet lint soak scale unchanged image-test image-test-if-changed image
 
 setup:
 	@bash scripts/setup.sh
@@ -91,9 +92,44 @@ bench: setup
 	go run ./cmd/benchreport -out docs/benchmarks.md -corpus "$(if $(wildcard $(PHOTO_CORPUS)/MANIFEST.tsv),$(PHOTO_CORPUS),testdata/images)" -sharp "$(SHARP_DIR)" -rss-images 1000
 
 # The long proofs (bounded forms run in make test): 1,000 uploads under Graph faults,
-# and a 10,000-object backfill through SQS and S3 Batch Operations against a tenant throttle.
+# a 10,000-object backfill through SQS and S3 Batch Operations against a tenant throttle, and
+# the nightly re-export of unchanged photos.
 soak: setup
 	STRESS_FAULT_UPLOADS=1000 STRESS_TIMEOUT=60m go test -count=1 -v -timeout=70m -run='^TestFaults$$' ./internal/stress
 
 scale: setup
 	STRESS_SCALE_OBJECTS=10000 STRESS_RATE_GOAL=0.9 STRESS_TIMEOUT=150m go test -count=1 -v -timeout=160m -run='^TestScale$$' ./internal/stress
+
+# The Lambda image, assembled and run here without Docker (internal/lambdaimage; needs root):
+# the root filesystem of image/packages.txt made with debootstrap and image/install.sh (as the
+# Dockerfile does), cached in ~/.cache/graphphoto by the hash of the list and the script; the
+# bootstraps run inside it (chroot) under the Lambda RIE against the local stack, every sample
+# in events/ and an upload through the API; then INIT beside the echo Lambda, the size, and the
+# 12 MP JPEG beside this machine when PHOTO_CORPUS holds it. The Debian archives are this
+# machine's apt sources unless DEBIAN_MIRROR / DEBIAN_SECURITY_MIRROR say otherwise.
+IMAGE_INPUTS := image/packages.txt image/install.sh Dockerfile $(wildcard internal/lambdaimage/*.go)
+image_inputs_hash = cat $(IMAGE_INPUTS) | sha256sum | cut -d' ' -f1
+image-test: setup
+	@command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap || sudo apt-get install -y -qq debootstrap
+	go test -tags imagetest -count=1 -v -timeout=50m -run='^TestImage$$' ./internal/lambdaimage
+	@$(image_inputs_hash) > image/verified.sha256
+
+# CI's form (.ci/run): make image-test only when the image's inputs differ from those of the
+# last passing run, whose hash image/verified.sha256 records (commit it with the change).
+image-test-if-changed:
+	@if [ "$$($(image_inputs_hash))" = "$$(cat image/verified.sha256 2>/dev/null)" ]; then \
+		echo "image-test: the image's inputs are those of the last passing run (image/verified.sha256); not run"; \
+	else $(MAKE) --no-print-directory image-test; fi
+
+# The same image as an OCI archive for ECR (README, "Deploy"), written without a container
+# engine, then opened and checked by a test.
+IMAGE_ARCHIVE ?= out/graphphoto-$(shell go env GOARCH).oci.tar
+image: setup
+	@command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap || sudo apt-get install -y -qq debootstrap
+	go run ./cmd/lambdaimage -out $(IMAGE_ARCHIVE)
+	IMAGE_ARCHIVE=$(abspath $(IMAGE_ARCHIVE)) go test -tags imagetest -count=1 -v -run='^TestArchive$$' ./internal/lambdaimage
+
+# The nightly full export: 1,000 photos synced, exported again (no Graph write), then 5 % changed
+# at the source and 2 % in Graph (exactly those written); make test runs it with 100.
+unchanged: setup
+	STRESS_UNCHANGED_PHOTOS=1000 STRESS_TIMEOUT=60m go test -count=1 -v -timeout=70m -run='^TestUnchanged$$' ./internal/stress

@@ -6,8 +6,8 @@
 //	benchreport [-out docs/benchmarks.md] [-corpus testdata/images] [-sharp DIR]
 //	            [-passes 5] [-rss-images 1000] [-stack-objects 20] [-sections normaliser,init,stack]
 //
-// Sections that cannot run (no corpus, no node, no sharp) say so in the report rather than
-// stopping the rest.
+// Sections that cannot run (no corpus, no node, no sharp, no root or no cached Lambda image
+// for INIT inside the image) say so in the report rather than stopping the rest.
 package main
 
 import (
@@ -34,6 +34,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/graphphoto/graphphoto/internal/devstack"
+	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
 	"github.com/graphphoto/graphphoto/internal/rietest"
 	"github.com/graphphoto/graphphoto/internal/s3test"
@@ -72,6 +73,7 @@ func main() {
 	}
 	if run("init") {
 		r.init(ctx)
+		r.imageInit(ctx)
 	}
 	if run("stack") {
 		r.stack(ctx, *stackObjects)
@@ -398,21 +400,7 @@ func (r *report) init(ctx context.Context) {
 			r.f("| %s | not built: %v | | | |\n", fn.name, err)
 			continue
 		}
-		var ds []time.Duration
-		for range 5 {
-			e, err := rietest.Start(ctx, bin, rietest.Options{MemoryMB: 2048, Env: map[string]string{"GRAPH_SECRET_ID": "x", "UPLOAD_BUCKET": "b", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}})
-			if err != nil {
-				break
-			}
-			e.Invoke(ctx, []byte(fn.event))
-			ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			d, err := e.InitDuration(ictx)
-			cancel()
-			e.Close()
-			if err == nil {
-				ds = append(ds, d)
-			}
-		}
+		ds := initDurations(ctx, bin, rietest.Options{MemoryMB: 2048, Env: map[string]string{"GRAPH_SECRET_ID": "x", "UPLOAD_BUCKET": "photos", "STATE_BUCKET": "photos-state", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}}, fn.event, 5)
 		if len(ds) == 0 {
 			r.f("| %s | no INIT REPORT | | | |\n", fn.name)
 			continue
@@ -427,10 +415,11 @@ func (r *report) init(ctx context.Context) {
 }
 
 // stack measures the per-object overhead on the local stack: objects uploaded one at a time,
-// the time from PutObject until the function's REPORT line, the function's own billed duration
-// (REPORT), Normalise on the same bytes in this process, and the S3 requests the function made
-// for the object, counted in the S3 server's access log (every request on the object's key but
-// the upload itself; the outcome tag is read only after counting).
+// each for a person of its own (so that every photo is new and written, not skipped as
+// unchanged), the time from PutObject until the function's REPORT line, the function's own
+// billed duration (REPORT), Normalise on the same bytes in this process, and the S3 requests
+// the function made for the object, counted in the S3 server's access log: on the object's key
+// (but the upload itself), and in the state bucket for the photo's record.
 func (r *report) stack(ctx context.Context, n int) {
 	const section = "Per-object overhead on the local stack"
 	if !rietest.Available() {
@@ -441,7 +430,11 @@ func (r *report) stack(ctx context.Context, n int) {
 	defer os.RemoveAll(dir)
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 	defer cancel()
-	st, err := devstack.Start(sctx, devstack.Options{Dir: dir, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), S3AccessLog: true})
+	var people []graphtest.User
+	for i := range n + 1 {
+		people = append(people, graphtest.User{ID: fmt.Sprintf("be0c0000-0000-4000-8000-%012d", i), UPN: fmt.Sprintf("bench%03d@contoso.com", i)})
+	}
+	st, err := devstack.Start(sctx, devstack.Options{Dir: dir, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)), S3AccessLog: true, Users: people})
 	if err != nil {
 		r.skip(section, err)
 		return
@@ -454,15 +447,20 @@ func (r *report) stack(ctx context.Context, n int) {
 	}
 	src := samples[0].Data // the demo's 1200×1600 EXIF-6 portrait JPEG
 	var e2e, fn, norm []time.Duration
-	var requests []int
+	var requests, stateRequests []int
 	stepMs := map[string][]time.Duration{} // the job's own {step}_ms, from its log line
 	var beyond []time.Duration             // REPORT − the job's normalise_ms
 	for i := range n + 1 {
 		key := fmt.Sprintf("bench/%03d.jpg", i)
 		before := len(st.OnUpload.Reports())
 		t0 := time.Now()
-		_, err := st.S3.Client().PutObject(sctx, &s3.PutObjectInput{Bucket: aws.String(devstack.Bucket), Key: aws.String(key),
-			Body: bytes.NewReader(src), Metadata: map[string]string{"graph-target": "users/alice@contoso.com"}})
+		logged, err := st.S3.Requests()
+		if err != nil {
+			r.skip(section, err)
+			return
+		}
+		_, err = st.S3.Client().PutObject(sctx, &s3.PutObjectInput{Bucket: aws.String(devstack.Bucket), Key: aws.String(key),
+			Body: bytes.NewReader(src), Metadata: map[string]string{"graph-target": "users/" + people[i].UPN}})
 		if err != nil {
 			r.skip(section, err)
 			return
@@ -481,7 +479,7 @@ func (r *report) stack(ctx context.Context, n int) {
 			return
 		}
 		reps := st.OnUpload.Reports()
-		count, err := functionRequests(sctx, st.S3, key)
+		count, state, err := functionRequests(sctx, st.S3, key, len(logged))
 		if err != nil {
 			r.skip(section, err)
 			return
@@ -496,7 +494,7 @@ func (r *report) stack(ctx context.Context, n int) {
 		if i == 0 {
 			continue // the first carries INIT and the token fetch
 		}
-		e2e, norm, requests = append(e2e, d), append(norm, nd), append(requests, count)
+		e2e, norm, requests, stateRequests = append(e2e, d), append(norm, nd), append(requests, count), append(stateRequests, state)
 		fn = append(fn, reps[len(reps)-1].Duration)
 		steps := jobSteps(st.OnUpload.Lines(), key)
 		for step, took := range steps {
@@ -506,16 +504,18 @@ func (r *report) stack(ctx context.Context, n int) {
 		// runs at another moment, and on a shared machine the two differ by more than the rest.
 		beyond = append(beyond, reps[len(reps)-1].Duration-steps["normalise"])
 	}
-	sort.Ints(requests)
-	perObject := strconv.Itoa(requests[len(requests)/2])
-	if requests[0] != requests[len(requests)-1] {
-		perObject = fmt.Sprintf("%d (%d–%d)", requests[len(requests)/2], requests[0], requests[len(requests)-1])
+	spread := func(ns []int) string {
+		sort.Ints(ns)
+		if ns[0] == ns[len(ns)-1] {
+			return strconv.Itoa(ns[0])
+		}
+		return fmt.Sprintf("%d (%d–%d)", ns[len(ns)/2], ns[0], ns[len(ns)-1])
 	}
-	r.f("\n## %s\n\n%d uploads of the demo portrait (1200×1600 JPEG, EXIF 6, no tags of its own), one at a time, after one warm-up: upload → S3 notification → queue → onupload under the RIE → Graph emulator → tags. Medians. S3 requests per object are the function's requests on the object's key in the S3 server's access log.\n\n", section, n)
-	r.f("| Upload to REPORT ms | Function duration (REPORT) ms | Normalise alone ms | Function overhead ms (REPORT − Normalise) | Beyond its own normalise ms (REPORT − the job's normalise) | Stack overhead ms (upload to REPORT − REPORT) | S3 requests per object |\n|---:|---:|---:|---:|---:|---:|---:|\n| %s | %s | %s | %s | %s | %s | %s |\n",
-		ms(median(e2e)), ms(median(fn)), ms(median(norm)), ms(median(fn)-median(norm)), ms(median(beyond)), ms(median(e2e)-median(fn)), perObject)
-	steps := []string{"source", "limits", "normalise", "graph", "record", "total"}
-	r.f("\nThe photo job's steps, as its log line times them (medians): source is the S3 requests before the body, limits reading the body, record the tag write.\n\n|")
+	r.f("\n## %s\n\n%d uploads of the demo portrait (1200×1600 JPEG, EXIF 6, no tags of its own), one at a time, each for a person of its own so that every photo is written, after one warm-up: upload → S3 notification → queue → onupload under the RIE → Graph emulator → tags. Medians. S3 requests per object are the function's requests on the object's key in the S3 server's access log; record requests are its requests to the state bucket for the photo's record (SKIP_UNCHANGED).\n\n", section, n)
+	r.f("| Upload to REPORT ms | Function duration (REPORT) ms | Normalise alone ms | Function overhead ms (REPORT − Normalise) | Beyond its own normalise ms (REPORT − the job's normalise) | Stack overhead ms (upload to REPORT − REPORT) | S3 requests per object | Record requests per object |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		ms(median(e2e)), ms(median(fn)), ms(median(norm)), ms(median(fn)-median(norm)), ms(median(beyond)), ms(median(e2e)-median(fn)), spread(requests), spread(stateRequests))
+	steps := []string{"source", "limits", "normalise", "unchanged", "graph", "remember", "recorder", "total"}
+	r.f("\nThe photo job's steps, as its log line times them (medians): source is the S3 requests before the body, limits reading the body, unchanged and remember the photo's record, recorder the tag write.\n\n|")
 	for _, s := range steps {
 		r.f(" %s ms |", s)
 	}
@@ -545,30 +545,55 @@ func jobSteps(lines []rietest.LogLine, key string) map[string]time.Duration {
 	return out
 }
 
-// functionRequests counts the S3 requests on key other than its upload, once the function has
-// tagged it: the access log line of the last request may land a moment after the function's
-// REPORT, so the count is read until the tag write is in it.
-func functionRequests(ctx context.Context, srv *s3test.Server, key string) (int, error) {
+// functionRequests counts the S3 requests the function made for key, from position from of
+// the access log: on the key (but its upload), and in the state bucket. The access log line of
+// the last request may land a moment after the function's REPORT, so the log is read until the
+// tag write is in it.
+func functionRequests(ctx context.Context, srv *s3test.Server, key string, from int) (object, state int, err error) {
 	for {
 		reqs, err := srv.Requests()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
-		n, tagged := 0, false
-		for _, q := range reqs {
-			if q.Bucket != devstack.Bucket || q.Key != key || q.Operation == "s3_PutObject" {
-				continue
+		object, state = 0, 0
+		tagged := false
+		for _, q := range reqs[min(from, len(reqs)):] {
+			switch {
+			case q.Bucket == devstack.StateBucket:
+				state++
+			case q.Bucket == devstack.Bucket && q.Key == key && q.Operation != "s3_PutObject":
+				object++
+				tagged = tagged || q.Operation == "s3_PutObjectTagging"
 			}
-			n++
-			tagged = tagged || q.Operation == "s3_PutObjectTagging"
 		}
 		if tagged {
-			return n, nil
+			return object, state, nil
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("no tag write for %s in the S3 access log: %w", key, ctx.Err())
+			return 0, 0, fmt.Errorf("no tag write for %s in the S3 access log: %w", key, ctx.Err())
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// initDurations starts bin under a fresh emulator n times, invokes it once with event and reads
+// the INIT duration of its REPORT line; starts that fail or report no INIT are left out.
+func initDurations(ctx context.Context, bin string, opts rietest.Options, event string, n int) []time.Duration {
+	var ds []time.Duration
+	for range n {
+		e, err := rietest.Start(ctx, bin, opts)
+		if err != nil {
+			break
+		}
+		e.Invoke(ctx, []byte(event))
+		ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		d, err := e.InitDuration(ictx)
+		cancel()
+		e.Close()
+		if err == nil {
+			ds = append(ds, d)
+		}
+	}
+	return ds
 }

@@ -64,8 +64,10 @@ func TestBootstrapAnswersSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	s3srv := s3test.MustStart(t, s3test.Options{})
-	if err := s3srv.CreateBucket(ctx, bucket); err != nil {
-		t.Fatal(err)
+	for _, b := range []string{bucket, bucket + "-state"} {
+		if err := s3srv.CreateBucket(ctx, b); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	boot := rietest.BuildBootstrap(t, ".")
@@ -91,6 +93,7 @@ func TestBootstrapAnswersSamples(t *testing.T) {
 			"S3_FORCE_PATH_STYLE":              "true",
 			"UPLOAD_BUCKET":                    bucket,
 			"UPLOAD_PREFIX":                    "uploads/",
+			"STATE_BUCKET":                     bucket + "-state",
 			"LOG_LEVEL":                        "info",
 		},
 	})

@@ -31,6 +31,7 @@ const (
 	appSecret  = "bootstrap-test-client-secret-value"
 	secretName = "graphphoto/onupload"
 	bucket     = "hr-photo-uploads" // the bucket the events/ samples name
+	stateBkt   = "hr-photo-state"   // the photo records (STATE_BUCKET)
 	eventsDir  = "../../events"
 	// sampleVersion is the version id in eventbridge-object-created.json, replaced by the real one.
 	sampleVersion = "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e"
@@ -54,8 +55,10 @@ func TestBootstrapUnderTheEmulator(t *testing.T) {
 	bootstrap := rietest.BuildBootstrap(t, ".")
 
 	s3srv := s3test.MustStart(t, s3test.Options{Versioning: true})
-	if err := s3srv.CreateBucket(ctx, bucket); err != nil {
-		t.Fatal(err)
+	for _, b := range []string{bucket, stateBkt} {
+		if err := s3srv.CreateBucket(ctx, b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := s3srv.EnableVersioning(ctx, bucket); err != nil {
 		t.Fatal(err)
@@ -98,6 +101,7 @@ func TestBootstrapUnderTheEmulator(t *testing.T) {
 		"AWS_EC2_METADATA_DISABLED":        "true",
 		"TARGET_KEY_PREFIX":                "photos/",
 		"SOURCE_MAX_BYTES":                 "10485760",
+		"STATE_BUCKET":                     stateBkt,
 	}})
 
 	client := s3srv.Client()
@@ -175,7 +179,7 @@ func TestBootstrapUnderTheEmulator(t *testing.T) {
 	}
 	// The same binary with every module Debian's libvips ships (ImageMagick, poppler, OpenSlide,
 	// JPEG XL, HEIF), to show what the curated module folder saves.
-	full := rietest.MustStart(t, bootstrap, rietest.Options{FunctionName: "onupload", Env: map[string]string{"GRAPH_SECRET_ID": secretName}})
+	full := rietest.MustStart(t, bootstrap, rietest.Options{FunctionName: "onupload", Env: map[string]string{"GRAPH_SECRET_ID": secretName, "STATE_BUCKET": stateBkt}})
 	full.Invoke(ctx, []byte(`{}`))
 	initFull, err := full.InitDuration(ctx)
 	if err != nil {
@@ -259,8 +263,8 @@ func TestBadConfigurationStopsAtStart(t *testing.T) {
 		env  []string
 		want []string
 	}{
-		"bad values":   {[]string{"GRAPH_SECRET_ID=s", "PHOTO_CROP=entropy", "SOURCE_MAX_BYTES=lots", "S3_FORCE_PATH_STYLE=maybe"}, []string{"PHOTO_CROP", "SOURCE_MAX_BYTES", "S3_FORCE_PATH_STYLE"}},
-		"no secret id": {[]string{"PHOTO_CROP=centre"}, []string{"GRAPH_SECRET_ID"}},
+		"bad values":   {[]string{"GRAPH_SECRET_ID=s", "PHOTO_CROP=entropy", "SOURCE_MAX_BYTES=lots", "S3_FORCE_PATH_STYLE=maybe", "STATE_BUCKET=s3://x"}, []string{"PHOTO_CROP", "SOURCE_MAX_BYTES", "S3_FORCE_PATH_STYLE", "STATE_BUCKET"}},
+		"no secret id": {[]string{"PHOTO_CROP=centre", "STATE_BUCKET=" + stateBkt}, []string{"GRAPH_SECRET_ID"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

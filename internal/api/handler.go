@@ -352,6 +352,8 @@ type PutResult struct {
 	Height  int    `json:"height"`
 	Bytes   int    `json:"bytes"`
 	Quality int    `json:"quality"`
+	// Unchanged: Graph already held exactly this photo, so it was not written again.
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 // checkUpload refuses bodies that cannot be an image upload: compressed transfer codings and

@@ -15,6 +15,8 @@ import (
 	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
 	"github.com/graphphoto/graphphoto/internal/obs"
 	"github.com/graphphoto/graphphoto/internal/photo"
+	"github.com/graphphoto/graphphoto/internal/photostate"
+	"github.com/graphphoto/graphphoto/internal/s3test"
 )
 
 // authoriser stands in for API Gateway's JWT authoriser in front of a local server: it hands
@@ -308,6 +310,47 @@ func TestMetricsPerWrite(t *testing.T) {
 	}
 	if m.lines[1]["PhotosRejected"] != 1 || m.lines[1]["PhotosSynced"] != 0 {
 		t.Errorf("rejected line %v", m.lines[1])
+	}
+}
+
+// TestSamePhotoTwiceIsNotWrittenAgain: a user who uploads the same picture twice gets 200 both
+// times; the second says unchanged, is counted as such, and never reaches Graph.
+func TestSamePhotoTwiceIsNotWrittenAgain(t *testing.T) {
+	s3srv := s3test.MustStart(t, s3test.Options{})
+	if err := s3srv.CreateBucket(context.Background(), "state"); err != nil {
+		t.Fatal(err)
+	}
+	m := &metricsSink{}
+	f := newFixture(t, clientSecret, func(o *Options) {
+		records, err := photostate.New(s3srv.Client(), o.Graph, photostate.Options{Bucket: "state"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Photos.(*photo.Pipeline).SkipUnchanged(records)
+		o.Metrics = m
+	})
+	puts := func() int {
+		n := 0
+		for _, r := range f.graph.Requests() {
+			if r.Kind == "graph" && r.Method == http.MethodPut {
+				n++
+			}
+		}
+		return n
+	}
+	for i, want := range []bool{false, true} {
+		before := puts()
+		rec := f.do(t, aliceClaims(), http.MethodPut, "/v1.0/me/photo/$value", sourceJPEG(120, 100), map[string]string{"Content-Type": "image/jpeg"})
+		var res PutResult
+		if err := json.Unmarshal(rec.Body.Bytes(), &res); err != nil || rec.Code != http.StatusOK || res.Unchanged != want || res.Bytes == 0 {
+			t.Fatalf("upload %d: %d %s; want 200 with unchanged %v", i, rec.Code, rec.Body, want)
+		}
+		if n := puts() - before; (n == 0) != want {
+			t.Errorf("upload %d: %d Graph writes", i, n)
+		}
+		if got := m.lines[len(m.lines)-1]; got["PhotosUnchanged"] != map[bool]float64{true: 1}[want] || got["PhotosSynced"] != map[bool]float64{false: 1}[want] {
+			t.Errorf("upload %d: metrics %v", i, got)
+		}
 	}
 }
 

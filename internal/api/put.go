@@ -57,7 +57,7 @@ func (p *putPhoto) Record(_ context.Context, o *photo.Outcome) {
 	var e *Error
 	switch {
 	case o.Status == photo.StatusSynced:
-		p.h.writeJSON(p.x, http.StatusOK, PutResult{Target: o.Target, Width: o.Width, Height: o.Height, Bytes: o.PhotoBytes, Quality: o.Quality})
+		p.h.writeJSON(p.x, http.StatusOK, PutResult{Target: o.Target, Width: o.Width, Height: o.Height, Bytes: o.PhotoBytes, Quality: o.Quality, Unchanged: o.Unchanged()})
 	case errors.As(o.Err, &e):
 		p.h.fail(p.x, &Error{why: e.why, Message: e.Message, RetryAfter: e.RetryAfter, Allow: e.Allow})
 	default:

@@ -1,6 +1,7 @@
 // Package app builds, once per Lambda container, what both functions share: the configuration,
 // the JSON logger, the AWS configuration, the Graph client over Secrets Manager credentials, the
-// photo pipeline and the metrics writer. The functions' mains only add their own handler.
+// photo pipeline (with the photo records when SKIP_UNCHANGED is on) and the metrics writer. The
+// functions' mains only add their own handler.
 package app
 
 import (
@@ -21,6 +22,7 @@ import (
 	"github.com/graphphoto/graphphoto/internal/imageproc"
 	"github.com/graphphoto/graphphoto/internal/obs"
 	"github.com/graphphoto/graphphoto/internal/photo"
+	"github.com/graphphoto/graphphoto/internal/photostate"
 	"github.com/graphphoto/graphphoto/internal/secrets"
 )
 
@@ -57,6 +59,13 @@ func Build(ctx context.Context, getenv func(string) string, out io.Writer, graph
 	if err != nil {
 		return nil, err
 	}
+	if cfg.SkipUnchanged {
+		records, err := photostate.New(s3Client(awsCfg, cfg), graphClient, photostate.Options{Bucket: cfg.StateBucket})
+		if err != nil {
+			return nil, err
+		}
+		pipeline.SkipUnchanged(records)
+	}
 	metrics, err := obs.NewMetrics(out, obs.Namespace, nil, obs.Dimension{Name: obs.FunctionDimension, Value: lambdacontext.FunctionName})
 	if err != nil {
 		return nil, err
@@ -66,8 +75,10 @@ func Build(ctx context.Context, getenv func(string) string, out io.Writer, graph
 
 // S3 is an S3 client from the configuration (path-style with S3_FORCE_PATH_STYLE, for an
 // S3-compatible server at AWS_ENDPOINT_URL_S3).
-func (l *Lambda) S3() *s3.Client {
-	return s3.NewFromConfig(l.AWS, func(o *s3.Options) { o.UsePathStyle = l.Config.S3ForcePathStyle })
+func (l *Lambda) S3() *s3.Client { return s3Client(l.AWS, l.Config) }
+
+func s3Client(awsCfg aws.Config, cfg config.Config) *s3.Client {
+	return s3.NewFromConfig(awsCfg, func(o *s3.Options) { o.UsePathStyle = cfg.S3ForcePathStyle })
 }
 
 // Exit ends a function that cannot start with one line on stderr: CloudWatch shows lines, not

@@ -18,11 +18,13 @@ func TestBuild(t *testing.T) {
 		env  map[string]string
 		want string // in the error; "" for success
 	}{
-		{map[string]string{}, "GRAPH_SECRET_ID"},
-		{map[string]string{"GRAPH_SECRET_ID": "s", "UPLOAD_URL_TTL": "30d"}, "UPLOAD_URL_TTL"},
-		{map[string]string{"GRAPH_SECRET_ID": "s", "GRAPH_ENDPOINT": "http://plain.example"}, "GRAPH_ENDPOINT"},
-		{map[string]string{"GRAPH_SECRET_ID": "s", "PHOTO_CROP": "entropy"}, "PHOTO_CROP"},
-		{map[string]string{"GRAPH_SECRET_ID": "s", "GRAPH_CLOUD": "usgov", "UPLOAD_BUCKET": "photos", "S3_FORCE_PATH_STYLE": "true"}, ""},
+		{map[string]string{"STATE_BUCKET": "state"}, "GRAPH_SECRET_ID"},
+		{map[string]string{"GRAPH_SECRET_ID": "s"}, "STATE_BUCKET"},
+		{map[string]string{"GRAPH_SECRET_ID": "s", "STATE_BUCKET": "state", "UPLOAD_URL_TTL": "30d"}, "UPLOAD_URL_TTL"},
+		{map[string]string{"GRAPH_SECRET_ID": "s", "STATE_BUCKET": "state", "GRAPH_ENDPOINT": "http://plain.example"}, "GRAPH_ENDPOINT"},
+		{map[string]string{"GRAPH_SECRET_ID": "s", "STATE_BUCKET": "state", "PHOTO_CROP": "entropy"}, "PHOTO_CROP"},
+		{map[string]string{"GRAPH_SECRET_ID": "s", "STATE_BUCKET": "state", "GRAPH_CLOUD": "usgov", "UPLOAD_BUCKET": "photos", "S3_FORCE_PATH_STYLE": "true"}, ""},
+		{map[string]string{"GRAPH_SECRET_ID": "s", "SKIP_UNCHANGED": "false"}, ""},
 	} {
 		var out bytes.Buffer
 		l, err := Build(context.Background(), func(k string) string { return tt.env[k] }, &out, graph.Options{})

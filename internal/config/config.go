@@ -53,6 +53,13 @@ type Config struct {
 	UploadPrefix string        // UPLOAD_PREFIX: key prefix of presigned uploads
 	UploadURLTTL time.Duration // UPLOAD_URL_TTL: lifetime of a presigned URL
 
+	// Both paths: a photo Graph already holds is not written again (internal/photostate).
+	// SkipUnchanged (SKIP_UNCHANGED, default true) turns the check on; it keeps its records in
+	// StateBucket (STATE_BUCKET), a bucket that must not be the upload bucket (a record written
+	// there would trigger the S3 path).
+	SkipUnchanged bool
+	StateBucket   string
+
 	LogLevel slog.Level // LOG_LEVEL: debug, info, warn, error
 }
 
@@ -72,7 +79,7 @@ var Variables = []string{
 	"PHOTO_SIZE", "PHOTO_CROP", "PHOTO_QUALITY", "PHOTO_MAX_BYTES", "SOURCE_MAX_BYTES", "SOURCE_MAX_PIXELS",
 	"TARGET_METADATA_KEY", "TARGET_KEY_PREFIX", "TARGET_METADATA_PREFIXES", "S3_FORCE_PATH_STYLE",
 	"API_ADMIN_ROLE", "API_USER_SCOPE", "API_GATEWAY_ID", "UPLOAD_BUCKET", "UPLOAD_PREFIX", "UPLOAD_URL_TTL",
-	"LOG_LEVEL",
+	"SKIP_UNCHANGED", "STATE_BUCKET", "LOG_LEVEL",
 }
 
 // Load reads the configuration through getenv (os.Getenv in main). All problems are reported
@@ -103,6 +110,8 @@ func Load(getenv func(string) string) (Config, error) {
 		UploadBucket:           r.bucket("UPLOAD_BUCKET"),
 		UploadPrefix:           r.keyPrefix("UPLOAD_PREFIX", DefaultUploadPrefix),
 		UploadURLTTL:           r.duration("UPLOAD_URL_TTL", DefaultUploadURLTTL),
+		SkipUnchanged:          r.boolOr("SKIP_UNCHANGED", true),
+		StateBucket:            r.bucket("STATE_BUCKET"),
 		LogLevel:               r.level("LOG_LEVEL"),
 	}
 	if c.Cloud != "" {
@@ -124,6 +133,12 @@ func Load(getenv func(string) string) (Config, error) {
 		// The API's presigned uploads name their target in metadata only.
 		r.fail("TARGET_METADATA_PREFIXES", strings.Join(c.TargetMetadataPrefixes, ","),
 			fmt.Sprintf("must include UPLOAD_PREFIX %q (or a prefix of it): presigned uploads name their target in metadata", c.UploadPrefix))
+	}
+	switch {
+	case c.SkipUnchanged && c.StateBucket == "" && r.getenv("STATE_BUCKET") == "":
+		r.fail("STATE_BUCKET", "", "name the bucket of the photo records, or set SKIP_UNCHANGED=false")
+	case c.StateBucket != "" && c.StateBucket == c.UploadBucket:
+		r.fail("STATE_BUCKET", c.StateBucket, "must not be UPLOAD_BUCKET: a record written there would trigger the S3 path")
 	}
 	if len(r.errs) > 0 {
 		return Config{}, fmt.Errorf("configuration: %w", errors.Join(r.errs...))
@@ -216,21 +231,6 @@ func (r *reader) keyPrefix(name, def string) string {
 	return v
 }
 
-// bucket reads an S3 bucket name, when set: 3 to 255 letters, digits, dots, hyphens and
-// underscores (the rules of new buckets are stricter; buckets made before 2018 in us-east-1 may
-// have capitals and underscores), so that a URL, an ARN or a stray space is refused at start.
-func (r *reader) bucket(name string) string {
-	v := strings.TrimSpace(r.getenv(name))
-	if v == "" {
-		return ""
-	}
-	if len(v) < 3 || len(v) > 255 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != "" {
-		r.fail(name, v, "want an S3 bucket's name, not a URL or ARN")
-		return ""
-	}
-	return v
-}
-
 func (r *reader) str(name, def string) string {
 	if v := strings.TrimSpace(r.getenv(name)); v != "" {
 		return v
@@ -304,17 +304,38 @@ func underAny(key string, prefixes []string) bool {
 	return false
 }
 
-func (r *reader) bool(name string) bool {
+func (r *reader) bool(name string) bool { return r.boolOr(name, false) }
+
+func (r *reader) boolOr(name string, def bool) bool {
 	v := strings.TrimSpace(r.getenv(name))
 	if v == "" {
-		return false
+		return def
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
 		r.fail(name, v, "want true or false")
-		return false
+		return def
 	}
 	return b
+}
+
+// bucket reads an S3 bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, starting
+// and ending with a letter or digit (S3's rules for general purpose buckets).
+func (r *reader) bucket(name string) string {
+	v := strings.TrimSpace(r.getenv(name))
+	if v == "" {
+		return ""
+	}
+	ok := len(v) >= 3 && len(v) <= 63 && !strings.Contains(v, "..")
+	for i, c := range v {
+		alnum := 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
+		ok = ok && (alnum || (c == '-' || c == '.') && i > 0 && i < len(v)-1)
+	}
+	if !ok {
+		r.fail(name, v, "want a bucket name (3 to 63 lower-case letters, digits, dots and hyphens), not an ARN or URL")
+		return ""
+	}
+	return v
 }
 
 func (r *reader) duration(name string, def time.Duration) time.Duration {

@@ -10,14 +10,20 @@ import (
 	"github.com/graphphoto/graphphoto/internal/imageproc"
 )
 
-// env is an environment of m's variables, with the one every function needs, GRAPH_SECRET_ID,
-// unless m sets it.
+// env is an environment of m, with the variables that have no default set unless m sets them:
+// GRAPH_SECRET_ID, which every function needs, and STATE_BUCKET, while SKIP_UNCHANGED is on.
 func env(m map[string]string) func(string) string {
 	return func(k string) string {
-		if v, ok := m[k]; ok || k != "GRAPH_SECRET_ID" {
+		if v, ok := m[k]; ok {
 			return v
 		}
-		return "graphphoto/graph-app"
+		switch k {
+		case "GRAPH_SECRET_ID":
+			return "graphphoto/graph-app"
+		case "STATE_BUCKET":
+			return "graphphoto-state"
+		}
+		return ""
 	}
 }
 
@@ -29,8 +35,33 @@ func TestDefaults(t *testing.T) {
 	want := imageproc.Options{}.WithDefaults()
 	if c.Photo.WithDefaults() != want || c.SourceMaxBytes != 52_428_800 || c.TargetMetadataKey != "graph-target" ||
 		c.AdminRole != "Photos.ReadWrite.All" || c.UserScope != "Photos.Write" || c.GatewayID != "" || c.TargetMetadataPrefixes != nil ||
-		c.UploadURLTTL != 15*time.Minute || c.LogLevel != slog.LevelInfo {
+		c.UploadURLTTL != 15*time.Minute || c.LogLevel != slog.LevelInfo || !c.SkipUnchanged || c.StateBucket != "graphphoto-state" {
 		t.Errorf("defaults: %+v", c)
+	}
+}
+
+// TestSkipUnchanged: the check is on by default and then needs its bucket; off, it needs none.
+func TestSkipUnchanged(t *testing.T) {
+	if _, err := Load(func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "STATE_BUCKET") || !strings.Contains(err.Error(), "SKIP_UNCHANGED=false") {
+		t.Errorf("nothing set: %v", err)
+	}
+	for _, c := range []struct {
+		skip, bucket string
+		want         bool
+	}{{"false", "", false}, {"0", "", false}, {"FALSE", "photo-state.example", false}, {"true", "photo-state", true}, {"", "photo-state", true}} {
+		cfg, err := Load(env(map[string]string{"SKIP_UNCHANGED": c.skip, "STATE_BUCKET": c.bucket}))
+		if err != nil || cfg.SkipUnchanged != c.want || cfg.StateBucket != c.bucket {
+			t.Errorf("SKIP_UNCHANGED=%q STATE_BUCKET=%q: %+v %v", c.skip, c.bucket, cfg.SkipUnchanged, err)
+		}
+	}
+	// The upload bucket notifies the S3 path: records there would trigger it.
+	if _, err := Load(env(map[string]string{"STATE_BUCKET": "photos", "UPLOAD_BUCKET": "photos"})); err == nil || !strings.Contains(err.Error(), "STATE_BUCKET") || !strings.Contains(err.Error(), "UPLOAD_BUCKET") {
+		t.Errorf("state bucket = upload bucket: %v", err)
+	}
+	for _, bad := range []string{"ab", strings.Repeat("a", 64), "Photos", "arn:aws:s3:::state", "s3://state", "-state", "state-", "st..ate", "state/records"} {
+		if _, err := Load(env(map[string]string{"STATE_BUCKET": bad})); err == nil || !strings.Contains(err.Error(), "STATE_BUCKET") {
+			t.Errorf("STATE_BUCKET=%q: %v", bad, err)
+		}
 	}
 }
 
@@ -70,6 +101,7 @@ func TestBadValuesNameTheirVariable(t *testing.T) {
 		"API_USER_SCOPE": "Photos.Write Photos.Read", "API_ADMIN_ROLE": "[Photos.ReadWrite.All]",
 		"API_GATEWAY_ID":           "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com",
 		"TARGET_METADATA_PREFIXES": "uploads/,,hr/",
+		"SKIP_UNCHANGED":           "sometimes", "STATE_BUCKET": "arn:aws:s3:::graphphoto-state",
 	}
 	for name, value := range tests {
 		_, err := Load(env(map[string]string{name: value}))
@@ -129,6 +161,8 @@ func TestEveryVariable(t *testing.T) {
 		{"UPLOAD_BUCKET", []string{"s3://photos", "arn:aws:s3:::photos", "ab", "hr photos"}, "hr-photo-uploads"},
 		{"UPLOAD_PREFIX", []string{"up\nloads/"}, "uploads/"},
 		{"UPLOAD_URL_TTL", []string{"30d", "30s", "200h"}, "5m"},
+		{"SKIP_UNCHANGED", []string{"maybe"}, "false"},
+		{"STATE_BUCKET", []string{"", "s3://graphphoto-state", "Graph_State"}, "hr-photo-state"},
 		{"LOG_LEVEL", []string{"loud"}, "debug"},
 	}
 	var covered []string
@@ -136,12 +170,12 @@ func TestEveryVariable(t *testing.T) {
 		covered = append(covered, tc.name)
 		for _, bad := range tc.bad {
 			_, err := Load(env(map[string]string{tc.name: bad}))
-			if err == nil || !strings.Contains(err.Error(), tc.name+"=") {
+			if err == nil || !strings.Contains(err.Error(), tc.name+`="`) {
 				t.Errorf("%s=%q: err = %v, want one naming %s", tc.name, bad, err, tc.name)
 				continue
 			}
 			for _, other := range Variables {
-				if other != tc.name && !strings.HasPrefix(tc.name, other) && strings.Contains(err.Error(), other+"=") {
+				if other != tc.name && strings.Contains(err.Error(), other+`="`) {
 					t.Errorf("%s=%q: the error names %s too: %v", tc.name, bad, other, err)
 				}
 			}

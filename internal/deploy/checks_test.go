@@ -24,8 +24,10 @@ import (
 	"github.com/graphphoto/graphphoto/internal/api"
 	"github.com/graphphoto/graphphoto/internal/config"
 	"github.com/graphphoto/graphphoto/internal/graph"
+	"github.com/graphphoto/graphphoto/internal/lambdaimage"
 	"github.com/graphphoto/graphphoto/internal/onupload"
 	"github.com/graphphoto/graphphoto/internal/photo"
+	"github.com/graphphoto/graphphoto/internal/photostate"
 )
 
 // Each check returns every problem it finds; TestDeployment runs them all on the repository's
@@ -44,6 +46,7 @@ var checks = []check{
 	{"iam", checkIAM},
 	{"queue", checkQueue},
 	{"buckets", checkBuckets},
+	{"state", checkStateBucket},
 	{"uploads", checkUploads},
 	{"cycles", checkNoCycles},
 	{"httpapi", checkHTTPAPI},
@@ -296,6 +299,16 @@ func checkImage(p *project) []error {
 		if str(r.Metadata["Dockerfile"]) != "Dockerfile" || str(r.Metadata["DockerContext"]) != "." || str(r.Metadata["DockerTag"]) == "" {
 			e.add("Metadata %v: want Dockerfile: Dockerfile, DockerContext: ., a DockerTag (for sam build)", r.Metadata)
 		}
+		// A pushed image (make image) when ImageUri is given, sam build's otherwise.
+		const pushed = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/graphphoto@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+		for _, uri := range []string{pushed, ""} {
+			t.Overrides["ImageUri"] = uri
+			got, err := t.eval(r.Properties["ImageUri"])
+			if _, none := got.(noValue); err != nil || (uri == "" && !none && got != nil) || (uri != "" && got != uri) {
+				e.add("with parameter ImageUri=%q, ImageUri is %v (%v): want the parameter when given, no ImageUri (sam build's image) when empty", uri, got, err)
+			}
+		}
+		delete(t.Overrides, "ImageUri")
 		cmd, err := t.command(fn)
 		e.addErr(err)
 		if len(cmd) != 1 {
@@ -360,17 +373,19 @@ func checkImage(p *project) []error {
 	return e.list
 }
 
-// Loaders libvips must not have: the normaliser allows JPEG, PNG, WebP, GIF, TIFF and HEIF only.
-var forbiddenVipsFeatures = []string{"magick", "poppler", "rsvg", "pdfium", "openslide", "openexr", "openjpeg",
-	"jpeg-xl", "uhdr", "raw", "cfitsio", "matio", "nifti", "archive", "fftw", "pangocairo", "fontconfig"}
-var forbiddenVipsBuiltins = []string{"ppm", "analyze", "radiance"}
-var requiredVipsOptions = []string{"-Djpeg=enabled", "-Dpng=enabled", "-Dwebp=enabled", "-Dtiff=enabled", "-Dheif=enabled",
-	"-Dnsgif=true", "-Dlcms=enabled", "-Dexif=enabled", "-Dmodules=enabled"}
-var forbiddenPackages = regexp.MustCompile(`(?i)(imagemagick|graphicsmagick|poppler|librsvg|openslide|ghostscript|libvips)`)
+// buildPackages are the only Debian packages the build stage may install: a C compiler and
+// libc's headers for cgo, pkg-config and libvips' headers for bimg, the CA roots for go mod
+// download. They never reach the runtime stage.
+var buildPackages = []string{"ca-certificates", "gcc", "libc6-dev", "pkg-config", "libvips-dev"}
 
-// checkDockerfile: the build is on Amazon Linux 2023 (glibc 2.34) with go.mod's Go version, the
-// runtime is provided.al2023, libvips is a current 8.x built with only the allowed loaders and
-// its modules, downloads are verified, and the runtime environment is set.
+// fromSource are the signs of a library built from source rather than taken from Debian.
+var fromSource = regexp.MustCompile(`\b(curl|wget|meson|cmake|ninja|configure|make install|git clone|dnf|yum|pip3? install)\b`)
+
+// checkDockerfile: the image is the one internal/lambdaimage assembles and the tests run:
+// Debian 12 with Debian's libvips, the runtime installed only by image/install.sh from
+// image/packages.txt (no -dev package, no compiler), nothing built from source, the bootstraps
+// built with cgo against the same Debian release with go.mod's Go version and the assembly's
+// flags, at the assembly's paths, with its entry point, command, working folder and environment.
 func checkDockerfile(p *project) []error {
 	e := &errs{prefix: "Dockerfile: "}
 	d := p.dockerfile
@@ -378,8 +393,9 @@ func checkDockerfile(p *project) []error {
 	if final == nil {
 		return []error{errors.New("Dockerfile has no stage")}
 	}
-	if final.From != "public.ecr.aws/lambda/provided:al2023" {
-		e.add("final stage FROM %s, want public.ecr.aws/lambda/provided:al2023", final.From)
+	suite := lambdaimage.Suite
+	if final.From != "debian:"+suite+"-slim" {
+		e.add("final stage FROM %s, want debian:%s-slim: the Debian release whose libvips the tests run", final.From, suite)
 	}
 	want, have := majorMinor(goModVersion(p.goMod)), majorMinor(d.GlobalArgs["GO_VERSION"])
 	if want == "" || want != have {
@@ -394,18 +410,62 @@ func checkDockerfile(p *project) []error {
 	if goStage == nil {
 		e.add("no stage FROM golang:${GO_VERSION}")
 	}
-	vm := regexp.MustCompile(`^8\.(\d+)\.\d+$`).FindStringSubmatch(d.GlobalArgs["VIPS_VERSION"])
-	if minor, _ := strconv.Atoi(safeIndex(vm, 1)); minor < 16 {
-		e.add("ARG VIPS_VERSION=%q: want a current 8.x release (8.16 or later)", d.GlobalArgs["VIPS_VERSION"])
+
+	// The runtime stage: the package list through the install script, and nothing else.
+	copied := map[string]string{} // repository file → where the final stage puts it
+	for _, in := range final.Instr {
+		if in.Cmd != "COPY" || strings.Contains(in.Args, "--from=") {
+			continue
+		}
+		f := strings.Fields(in.Args)
+		for _, src := range f[:len(f)-1] {
+			copied[src] = path.Join(f[len(f)-1], path.Base(src))
+		}
 	}
+	// Every file a stage copies from the build context must be in it (.dockerignore).
+	for _, st := range d.Stages {
+		for _, in := range st.Instr {
+			if in.Cmd != "COPY" || strings.Contains(in.Args, "--from=") {
+				continue
+			}
+			f := strings.Fields(in.Args)
+			for _, src := range f[:len(f)-1] {
+				if src != "." && dockerIgnored(p.ignore, src) {
+					e.add("COPY %s: .dockerignore keeps it out of the build context", src)
+				}
+			}
+		}
+	}
+	list, script := copied[lambdaimage.PackagesFile], copied[lambdaimage.InstallScript]
+	if list == "" || script == "" {
+		e.add("the final stage does not COPY %s and %s", lambdaimage.PackagesFile, lambdaimage.InstallScript)
+	}
+	installs := 0
+	for _, c := range final.run() {
+		if f := strings.Fields(c); len(f) == 3 && f[0] == "sh" && f[1] == script && f[2] == list && list != "" {
+			installs++
+			continue
+		}
+		if strings.Contains(c, "apt-get") || strings.Contains(c, "dpkg") {
+			e.add("final stage runs %q: the runtime's packages come from %s through %s only, as in the tested image", c, lambdaimage.PackagesFile, lambdaimage.InstallScript)
+		}
+	}
+	if installs != 1 {
+		e.add("the final stage runs `sh %s %s` %d times, want once", script, list, installs)
+	}
+	if _, err := lambdaimage.ParsePackages(p.packages); err != nil {
+		e.addErr(fmt.Errorf("%s: %w", lambdaimage.PackagesFile, err))
+	}
+
+	// The build stage: Debian's libvips headers of the same release, Go from the golang stage.
 	builders := 0
 	for _, s := range d.Stages {
 		if len(s.goBuilds()) == 0 {
 			continue
 		}
 		builders++
-		if s.From != "public.ecr.aws/amazonlinux/amazonlinux:2023" {
-			e.add("stage %s builds the bootstraps FROM %s: want public.ecr.aws/amazonlinux/amazonlinux:2023 (glibc 2.34, as provided.al2023)", s.Name, s.From)
+		if s.From != "debian:"+suite {
+			e.add("stage %s builds the bootstraps FROM %s: want debian:%s, whose libvips-dev matches the runtime's libvips42", s.Name, s.From, suite)
 		}
 		if goStage != nil && s.installedFrom(goStage.Name, "/usr/local/go") == "" {
 			e.add("stage %s does not take its Go toolchain from the golang:${GO_VERSION} stage", s.Name)
@@ -413,41 +473,21 @@ func checkDockerfile(p *project) []error {
 		if s.env()["GOTOOLCHAIN"] != "local" {
 			e.add("stage %s: GOTOOLCHAIN=local missing: a newer go.mod would download a toolchain mid-build", s.Name)
 		}
-		runs := strings.Join(s.run(), "\n")
-		var vipsSetup string
 		for _, c := range s.run() {
-			if strings.HasPrefix(c, "meson setup") && strings.Contains(c, "vips-${VIPS_VERSION}") {
-				vipsSetup = c
+			f := strings.Fields(c)
+			if len(f) < 3 || f[0] != "apt-get" || f[1] != "install" {
+				continue
+			}
+			for _, pkg := range f[2:] {
+				if !strings.HasPrefix(pkg, "-") && !slices.Contains(buildPackages, pkg) {
+					e.add("stage %s installs %s; the build needs only %v", s.Name, pkg, buildPackages)
+				}
 			}
 		}
-		if vipsSetup == "" {
-			e.add("stage %s does not build libvips (meson setup … vips-${VIPS_VERSION})", s.Name)
-		}
-		opts := strings.Fields(vipsSetup)
-		for _, o := range requiredVipsOptions {
-			if !slices.Contains(opts, o) {
-				e.add("libvips is built without %s", o)
+		for _, b := range s.goBuilds() {
+			if wantArgs := lambdaimage.BuildArgs(b.Out, b.Pkg); !slices.Equal(b.Args, wantArgs) {
+				e.add("go %s: want go %s, as internal/lambdaimage builds the bootstraps it tests", strings.Join(b.Args, " "), strings.Join(wantArgs, " "))
 			}
-		}
-		for _, f := range forbiddenVipsFeatures {
-			if !slices.Contains(opts, "-D"+f+"=disabled") {
-				e.add("libvips is built without -D%s=disabled: only the six allowed loaders may exist", f)
-			}
-		}
-		for _, f := range forbiddenVipsBuiltins {
-			if !slices.Contains(opts, "-D"+f+"=false") {
-				e.add("libvips is built without -D%s=false", f)
-			}
-		}
-		downloads, verified := strings.Count(runs, "curl "), strings.Count(runs, "sha256sum -c")
-		if downloads != verified {
-			e.add("stage %s downloads %d files and verifies %d (sha256sum -c)", s.Name, downloads, verified)
-		}
-		if !strings.Contains(runs, "vips-modules-") {
-			e.add("stage %s does not stage libvips' modules directory (vips-modules-*) for the runtime", s.Name)
-		}
-		if final.installedFrom(s.Name, "/runtime/opt/vips") != "/opt/vips" {
-			e.add("the final stage does not copy the staged /runtime/opt/vips (libraries and modules) to /opt/vips")
 		}
 	}
 	if builders != 1 {
@@ -455,20 +495,87 @@ func checkDockerfile(p *project) []error {
 	}
 	for _, s := range d.Stages {
 		for _, c := range s.run() {
-			if strings.Contains(c, "dnf install") || strings.Contains(c, "yum install") {
-				if m := forbiddenPackages.FindString(c); m != "" {
-					e.add("stage %s installs %s: no other image library may be present", s.Name, m)
-				}
+			if m := fromSource.FindString(c); m != "" {
+				e.add("stage %s runs %q (%s): every library comes from Debian's packages, none is built or downloaded", s.Name, c, m)
 			}
 		}
 	}
+
+	// The layout the assembly gives: bootstraps, entry point, command, folder, environment.
+	for _, b := range lambdaimage.Bootstraps() {
+		found := false
+		for _, s := range d.Stages {
+			for _, gb := range s.goBuilds() {
+				if path.Clean(gb.Pkg) == path.Clean(b.Package) && final.installed(s.Name, gb.Out) == b.Path {
+					found = true
+				}
+			}
+		}
+		if !found {
+			e.add("%s is not built into %s, where internal/lambdaimage puts and runs it", b.Package, b.Path)
+		}
+	}
+	cfg := lambdaimage.ImageConfig()
+	if ep, _ := final.last("ENTRYPOINT"); ep != "[]" || len(cfg.Entrypoint) != 0 {
+		e.add("ENTRYPOINT %s and the assembly's entry point %q differ", ep, cfg.Entrypoint)
+	}
+	cmdArgs, _ := final.last("CMD")
+	if cmd, ok := execForm(cmdArgs); !ok || !slices.Equal(cmd, cfg.Cmd) {
+		e.add("CMD %s, the assembly's command is %q", cmdArgs, cfg.Cmd)
+	}
+	if wd, _ := final.last("WORKDIR"); wd != cfg.WorkingDir {
+		e.add("WORKDIR %q, the assembly's working folder is %q", wd, cfg.WorkingDir)
+	}
 	env := final.env()
-	for k, v := range map[string]string{"VIPS_BLOCK_UNTRUSTED": "1", "MALLOC_ARENA_MAX": "2"} {
+	for _, kv := range cfg.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "PATH" {
+			// Inherited from the debian image, which sets exactly this.
+			if v != lambdaimage.DebianPath {
+				e.add("the assembly's PATH %q is not the debian image's %q", v, lambdaimage.DebianPath)
+			}
+			if _, set := env["PATH"]; set {
+				e.add("final stage sets PATH; the assembly keeps the debian image's")
+			}
+			continue
+		}
 		if env[k] != v {
-			e.add("final stage ENV %s=%q, want %q", k, env[k], v)
+			e.add("final stage ENV %s=%q, the assembly sets %q", k, env[k], v)
+		}
+	}
+	for k := range env {
+		if !slices.ContainsFunc(cfg.Env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") }) {
+			e.add("final stage ENV %s, which the assembly does not set", k)
 		}
 	}
 	return e.list
+}
+
+// dockerIgnored reports whether .dockerignore's patterns leave name out of the build context:
+// the last pattern matching the name or one of its parent folders decides, "!" re-includes, and
+// a leading "**/" matches any depth.
+func dockerIgnored(ignore []byte, name string) bool {
+	elems := strings.Split(path.Clean(name), "/")
+	ignored := false
+	for _, line := range strings.Split(string(ignore), "\n") {
+		pat := strings.TrimSpace(line)
+		if pat == "" || strings.HasPrefix(pat, "#") {
+			continue
+		}
+		negate := strings.HasPrefix(pat, "!")
+		pat = strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(pat, "!"), "/"), "/")
+		anyDepth := strings.HasPrefix(pat, "**/")
+		pat = strings.TrimPrefix(pat, "**/")
+		depth := strings.Count(pat, "/") + 1
+		matched := false
+		for start := 0; start+depth <= len(elems) && !matched && (start == 0 || anyDepth); start++ {
+			matched, _ = path.Match(pat, strings.Join(elems[start:start+depth], "/"))
+		}
+		if matched {
+			ignored = !negate
+		}
+	}
+	return ignored
 }
 
 func safeIndex(s []string, i int) string {
@@ -652,7 +759,7 @@ func (t *Template) numberParam(name string) (def, lo, hi float64, err error) {
 // ---- functions ---------------------------------------------------------------------------
 
 // checkFunctions: memory for libvips, timeouts, JSON logs at LOG_LEVEL, tracing, and the
-// architecture as a parameter (arm64 by default).
+// architecture as a parameter, x86_64 by default: the one make image-test verifies.
 func checkFunctions(p *project) []error {
 	e := &errs{}
 	t := p.template
@@ -660,8 +767,8 @@ func checkFunctions(p *project) []error {
 		e.add("%d functions, want onupload and api", len(t.functions()))
 	}
 	arch := t.Parameters["Architecture"]
-	if str(arch["Default"]) != "arm64" || !slices.Equal(listOf(arch["AllowedValues"]), []any{"arm64", "x86_64"}) {
-		e.add("parameter Architecture: want default arm64, allowed arm64 and x86_64; got %v", arch)
+	if str(arch["Default"]) != "x86_64" || !slices.Equal(listOf(arch["AllowedValues"]), []any{"x86_64", "arm64"}) {
+		e.add("parameter Architecture: want default x86_64 (the verified one), allowed x86_64 and arm64; got %v", arch)
 	}
 	for _, fn := range t.functions() {
 		e.prefix = fn + ": "
@@ -739,12 +846,25 @@ var s3Actions = map[string][]string{
 	"PresignPutObject": {"s3:PutObject"},
 }
 
-// s3ActionsOf returns the IAM actions the methods of an interface type need.
-func s3ActionsOf(typ reflect.Type) ([]string, error) {
+// stateActions maps the calls of the photo record store (photostate.S3) to IAM actions: its
+// bucket is not versioned and it names no version, so no …Version forms; s3:ListBucket makes a
+// record never written a 404 rather than a 403.
+var stateActions = map[string][]string{
+	"GetObject": {"s3:GetObject", "s3:ListBucket"},
+	"PutObject": {"s3:PutObject"},
+}
+
+// s3ActionsOf returns the IAM actions the methods of an interface type need, by s3Actions or
+// the given table.
+func s3ActionsOf(typ reflect.Type, table ...map[string][]string) ([]string, error) {
+	actions := s3Actions
+	if len(table) > 0 {
+		actions = table[0]
+	}
 	var out []string
 	for i := 0; i < typ.NumMethod(); i++ {
 		m := typ.Method(i).Name
-		a, ok := s3Actions[m]
+		a, ok := actions[m]
 		if !ok {
 			return nil, fmt.Errorf("%s calls S3 %s, which this test maps to no IAM action", typ, m)
 		}
@@ -848,6 +968,8 @@ func checkFunctionGrants(p *project) []error {
 	e.addErr(err)
 	apiS3, err := s3ActionsOf(reflect.TypeFor[api.Presigner]())
 	e.addErr(err)
+	stateS3, err := s3ActionsOf(reflect.TypeFor[photostate.S3](), stateActions)
+	e.addErr(err)
 
 	for _, name := range []string{"onupload", "api"} {
 		fn, err := p.functionFor(name)
@@ -868,23 +990,37 @@ func checkFunctionGrants(p *project) []error {
 		}
 		env := t.environment(fn)
 		logGroup := refTo(mapOf(t.functionProperty(fn, "LoggingConfig"))["LogGroup"])
-		want := map[string]string{ // action → the one resource it may have
-			"secretsmanager:GetSecretValue": requiredSamples["GraphSecretArn"],
-			"logs:CreateLogStream":          symbol{Kind: "GetAtt", Logical: logGroup, Attr: "Arn"}.String(),
-			"logs:PutLogEvents":             symbol{Kind: "GetAtt", Logical: logGroup, Attr: "Arn"}.String(),
-			"xray:PutTraceSegments":         "*",
-			"xray:PutTelemetryRecords":      "*",
+		want := map[string][]string{ // action → exactly the resources it may have
+			"secretsmanager:GetSecretValue": {requiredSamples["GraphSecretArn"]},
+			"logs:CreateLogStream":          {symbol{Kind: "GetAtt", Logical: logGroup, Attr: "Arn"}.String()},
+			"logs:PutLogEvents":             {symbol{Kind: "GetAtt", Logical: logGroup, Attr: "Arn"}.String()},
+			"xray:PutTraceSegments":         {"*"},
+			"xray:PutTelemetryRecords":      {"*"},
 		}
 		if refTo(env["GRAPH_SECRET_ID"]) != "GraphSecretArn" {
 			e.add("GRAPH_SECRET_ID is not !Ref GraphSecretArn, the one secret the role may read")
 		}
+		_, cfgEnv, err := t.loadConfig(fn, nil)
+		e.addErr(err)
+		// Both functions keep photo records (internal/photostate): reads and writes under its
+		// prefix of the state bucket, the listing on the bucket.
+		if state := cfgEnv["STATE_BUCKET"]; state != "" {
+			for _, a := range stateS3 {
+				res := "arn:aws:s3:::" + state + "/" + photostate.DefaultPrefix + "*"
+				if a == "s3:ListBucket" {
+					res = "arn:aws:s3:::" + state
+				}
+				want[a] = append(want[a], res)
+			}
+		}
 		switch name {
 		case "onupload":
 			for _, a := range onuploadS3 {
-				want[a] = objectARN + "*"
-			}
-			if _, ok := want["s3:ListBucket"]; ok {
-				want["s3:ListBucket"] = strings.TrimSuffix(objectARN, "/")
+				res := objectARN + "*"
+				if a == "s3:ListBucket" {
+					res = strings.TrimSuffix(objectARN, "/")
+				}
+				want[a] = append(want[a], res)
 			}
 			queue := ""
 			for _, ev := range mapOf(t.Resources[fn].Properties["Events"]) {
@@ -893,22 +1029,25 @@ func checkFunctionGrants(p *project) []error {
 				}
 			}
 			for _, a := range []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"} {
-				want[a] = symbol{Kind: "GetAtt", Logical: queue, Attr: "Arn"}.String()
+				want[a] = []string{symbol{Kind: "GetAtt", Logical: queue, Attr: "Arn"}.String()}
 			}
 		case "api":
-			_, cfgEnv, err := t.loadConfig(fn, nil)
-			e.addErr(err)
 			if cfgEnv["UPLOAD_BUCKET"] != uploadName {
 				e.add("UPLOAD_BUCKET %q, want the upload bucket %q", cfgEnv["UPLOAD_BUCKET"], uploadName)
 			}
 			for _, a := range apiS3 {
-				want[a] = objectARN + cfgEnv["UPLOAD_PREFIX"] + "*"
+				want[a] = append(want[a], objectARN+cfgEnv["UPLOAD_PREFIX"]+"*")
 			}
 		}
 		for a, res := range want {
-			got := grants[a]
-			if len(got) != 1 || fmt.Sprint(got[0]) != res {
-				e.add("%s on %v, want on exactly %s", a, got, res)
+			var got []string
+			for _, g := range grants[a] {
+				got = append(got, fmt.Sprint(g))
+			}
+			sort.Strings(got)
+			sort.Strings(res)
+			if !slices.Equal(got, res) {
+				e.add("%s on %v, want on exactly %v", a, got, res)
 			}
 		}
 		for a, res := range grants {
@@ -1175,6 +1314,49 @@ func checkBuckets(p *project) []error {
 			e.add("%s names bucket %q, which this template does not create", s, b)
 		}
 	})
+	return e.list
+}
+
+// checkStateBucket: both functions keep their photo records in one bucket of this template
+// (STATE_BUCKET) that notifies nothing, so writing a record never triggers onupload, and the
+// skip of unchanged photos is on by default (SKIP_UNCHANGED from a parameter whose default
+// config.Load reads as on). Its encryption, public access block and TLS-only policy are
+// checkBuckets', its grants checkIAM's.
+func checkStateBucket(p *project) []error {
+	e := &errs{}
+	t := p.template
+	names, problems := t.bucketNames()
+	e.list = append(e.list, problems...)
+	state := ""
+	for _, fn := range t.functions() {
+		e.prefix = fn + ": "
+		cfg, _, err := t.loadConfig(fn, nil)
+		if err != nil {
+			e.addErr(err)
+			continue
+		}
+		if !cfg.SkipUnchanged {
+			e.add("SKIP_UNCHANGED is off with the template's defaults; the skip is on by default")
+		}
+		if p := refTo(t.environment(fn)["SKIP_UNCHANGED"]); p == "" {
+			e.add("SKIP_UNCHANGED is not a parameter, so it cannot be turned off at deploy time")
+		}
+		switch {
+		case cfg.StateBucket == "":
+			e.add("no STATE_BUCKET")
+		case names[cfg.StateBucket] == "":
+			e.add("STATE_BUCKET %q is not a bucket of this template", cfg.StateBucket)
+		case state != "" && cfg.StateBucket != state:
+			e.add("STATE_BUCKET %q, another function's is %q: one record per target, one bucket", cfg.StateBucket, state)
+		}
+		state = cfg.StateBucket
+	}
+	e.prefix = ""
+	if b := names[state]; b != "" {
+		if n, ok := t.Resources[b].Properties["NotificationConfiguration"]; ok {
+			e.add("state bucket %s has a NotificationConfiguration %v: a record written there must trigger nothing", b, n)
+		}
+	}
 	return e.list
 }
 

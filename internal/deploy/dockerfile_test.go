@@ -137,6 +137,7 @@ func (s *stage) run() []string {
 type goBuild struct {
 	Out, Pkg string
 	Tags     []string
+	Args     []string // the go command's arguments as the shell passes them ("build", …)
 }
 
 var goBuildCmd = regexp.MustCompile(`(?:^|\s)go build\s`)
@@ -148,8 +149,8 @@ func (s *stage) goBuilds() []goBuild {
 		if loc == nil {
 			continue
 		}
-		f := strings.Fields(c[loc[1]:])
-		var b goBuild
+		f := shellWords(c[loc[1]:])
+		b := goBuild{Args: append([]string{"build"}, f...)}
 		for i := 0; i < len(f); i++ {
 			switch {
 			case f[i] == "-o" && i+1 < len(f):
@@ -169,6 +170,38 @@ func (s *stage) goBuilds() []goBuild {
 			}
 		}
 		out = append(out, b)
+	}
+	return out
+}
+
+// shellWords splits a command line as sh would for plain words and quoted ones
+// (-ldflags="-s -w" is one word, -ldflags=-s -w); no expansion.
+func shellWords(s string) []string {
+	var out []string
+	var cur strings.Builder
+	in, quote := false, byte(0)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+			cur.WriteByte(c)
+		case c == '"' || c == '\'':
+			quote, in = c, true
+		case c == ' ' || c == '\t':
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteByte(c)
+			in = true
+		}
+	}
+	if in {
+		out = append(out, cur.String())
 	}
 	return out
 }
@@ -307,7 +340,7 @@ CMD ["/var/task/a"]
 		t.Errorf("env = %v", e)
 	}
 	builds := b.goBuilds()
-	if got := fmt.Sprint(builds); got != "[{/out/a ./functions/a [lambda.norpc]} {/out/b ./functions/b [x y]}]" {
+	if got := fmt.Sprint(builds); got != "[{/out/a ./functions/a [lambda.norpc] [build -tags lambda.norpc -ldflags=-s -w -o /out/a ./functions/a]} {/out/b ./functions/b [x y] [build -o /out/b -tags=x,y ./functions/b]}]" {
 		t.Errorf("go builds = %s", got)
 	}
 	f := d.final()
@@ -322,5 +355,18 @@ CMD ["/var/task/a"]
 	}
 	if cmd, ok := execForm(`["/var/task/a"]`); !ok || fmt.Sprint(cmd) != "[/var/task/a]" {
 		t.Errorf("exec form %v %v", cmd, ok)
+	}
+}
+
+func TestDockerIgnored(t *testing.T) {
+	ignore := []byte("# comment\n*\n!go.mod\n!internal/\n!image/\n**/testdata/\n**/*_test.go\n/bin/\n")
+	for name, want := range map[string]bool{
+		"go.mod": false, "go.sum": true, "image/packages.txt": false, "image": false,
+		"internal/api/x.go": false, "internal/api/x_test.go": true, "internal/rietest/testdata/echo/main.go": true,
+		"bin/versitygw": true, "README.md": true,
+	} {
+		if got := dockerIgnored(ignore, name); got != want {
+			t.Errorf("dockerIgnored(%s) = %v, want %v", name, got, want)
+		}
 	}
 }

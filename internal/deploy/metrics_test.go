@@ -860,7 +860,7 @@ func checkDashboard(p *project) []error {
 	for fn, bootstrap := range c.logical {
 		for id := range c.code[bootstrap] {
 			switch id.Name {
-			case obs.PhotosSynced, obs.PhotosRejected, obs.PhotosFailed, obs.PhotosSkipped:
+			case obs.PhotosSynced, obs.PhotosUnchanged, obs.PhotosRejected, obs.PhotosFailed, obs.PhotosSkipped:
 				if !shows(id.Namespace, id.Name, fn, "Sum") {
 					e.add("the dashboard does not show %s of %s (Sum)", id.Name, fn)
 				}

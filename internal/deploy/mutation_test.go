@@ -3,6 +3,8 @@ package deploy
 import (
 	"strings"
 	"testing"
+
+	"github.com/graphphoto/graphphoto/internal/lambdaimage"
 )
 
 // A mutation breaks one thing in a copy of the project's files; the named check must then
@@ -15,19 +17,26 @@ type mutation struct {
 var mutations = []mutation{
 	// image: commands, bootstraps, entry point
 	{"command names no bootstrap", "template.yaml", `Command: ["/var/task/onupload"]`, `Command: ["/var/task/onupload2"]`, "image"},
-	{"api bootstrap not built", "Dockerfile", `    && go build -tags lambda.norpc -ldflags="-s -w" -o /out/api ./functions/api` + "\n", "\n", "image"},
-	{"bootstrap without lambda.norpc", "Dockerfile", `go build -tags lambda.norpc -ldflags="-s -w" -o /out/onupload`, `go build -ldflags="-s -w" -o /out/onupload`, "image"},
+	{"api bootstrap not built", "Dockerfile", `    && go build -trimpath -tags lambda.norpc -ldflags="-s -w" -o /out/api ./functions/api` + "\n", "\n", "image"},
+	{"bootstrap without lambda.norpc", "Dockerfile", `go build -trimpath -tags lambda.norpc -ldflags="-s -w" -o /out/onupload`, `go build -trimpath -ldflags="-s -w" -o /out/onupload`, "image"},
+	{"pushed image ignored", "template.yaml", "      ImageUri: !If [PushedImage, !Ref ImageUri, !Ref AWS::NoValue] # empty: sam build's image\n      ImageConfig:\n        Command: [\"/var/task/api\"]", "      ImageConfig:\n        Command: [\"/var/task/api\"]", "image"},
 	{"CMD names no function", "Dockerfile", `CMD ["/var/task/onupload"]`, `CMD ["/var/task/other"]`, "image"},
 	{"base entry point kept", "Dockerfile", "ENTRYPOINT []\n", "", "image"},
-	// dockerfile: toolchain, base images, libvips
+	// dockerfile: the tested image's release, packages, layout and flags
 	{"Go version differs from go.mod", "Dockerfile", "ARG GO_VERSION=1.26", "ARG GO_VERSION=1.25", "dockerfile"},
-	{"bootstraps built on Debian", "Dockerfile", "FROM public.ecr.aws/amazonlinux/amazonlinux:2023 AS build", "FROM golang:1.26 AS build", "dockerfile"},
-	{"ImageMagick loader left in", "Dockerfile", "-Dmagick=disabled ", "", "dockerfile"},
-	{"old libvips", "Dockerfile", "ARG VIPS_VERSION=8.18.4", "ARG VIPS_VERSION=8.14.1", "dockerfile"},
-	{"ImageMagick installed", "Dockerfile", "libtiff-devel lcms2-devel libexif-devel", "libtiff-devel lcms2-devel libexif-devel ImageMagick-devel", "dockerfile"},
-	{"download not verified", "Dockerfile", `    && echo "${VIPS_SHA256}  vips.tar.xz" | sha256sum -c - \` + "\n", "", "dockerfile"},
+	{"runtime on Amazon Linux", "Dockerfile", "FROM debian:bookworm-slim", "FROM public.ecr.aws/lambda/provided:al2023", "dockerfile"},
+	{"bootstraps built on another Debian", "Dockerfile", "FROM debian:bookworm AS build", "FROM debian:trixie AS build", "dockerfile"},
+	{"runtime packages outside the list", "Dockerfile", "RUN sh /tmp/image/install.sh /tmp/image/packages.txt && rm -rf /tmp/image", "RUN apt-get update && apt-get install -y libvips42", "dockerfile"},
+	{"install script on another list", "Dockerfile", "RUN sh /tmp/image/install.sh /tmp/image/packages.txt", "RUN sh /tmp/image/install.sh /tmp/packages.txt", "dockerfile"},
+	{"-dev package in the list", lambdaimage.PackagesFile, "\nlibvips42\n", "\nlibvips42\nlibvips-dev\n", "dockerfile"},
+	{"libvips built from source", "Dockerfile", "RUN go mod download", "RUN curl -fsSLo vips.tar.xz https://github.com/libvips/libvips/releases/download/v8.18.4/vips-8.18.4.tar.xz && go mod download", "dockerfile"},
+	{"ImageMagick headers in the build", "Dockerfile", "pkg-config libvips-dev", "pkg-config libvips-dev libmagickcore-dev", "dockerfile"},
+	{"bootstrap flags differ from the assembly's", "Dockerfile", `go build -trimpath -tags lambda.norpc -ldflags="-s -w" -o /out/api`, `go build -tags lambda.norpc -ldflags="-s -w" -o /out/api`, "dockerfile"},
+	{"bootstrap elsewhere than the assembly's", "Dockerfile", "COPY --from=build /out/onupload /out/api /var/task/", "COPY --from=build /out/onupload /out/api /var/task/bin/", "dockerfile"},
 	{"no MALLOC_ARENA_MAX", "Dockerfile", "ENV VIPS_BLOCK_UNTRUSTED=1 \\\n    MALLOC_ARENA_MAX=2", "ENV VIPS_BLOCK_UNTRUSTED=1", "dockerfile"},
-	{"runtime misses the modules", "Dockerfile", "COPY --from=build /runtime/opt/vips /opt/vips", "COPY --from=build /runtime/opt/vips/lib64/libvips.so.42 /opt/vips/lib64/", "dockerfile"},
+	{"environment the assembly lacks", "Dockerfile", "    MALLOC_ARENA_MAX=2\n", "    MALLOC_ARENA_MAX=2 \\\n    VIPS_CONCURRENCY=1\n", "dockerfile"},
+	{"package list outside the build context", ".dockerignore", "!image/\n", "", "dockerfile"},
+	{"working folder differs", "Dockerfile", "WORKDIR /var/task", "WORKDIR /", "dockerfile"},
 	// environment and parameters
 	{"variable not declared", "template.yaml", "        UPLOAD_URL_TTL: 15m\n", "", "environment"},
 	{"value config refuses", "template.yaml", "UPLOAD_URL_TTL: 15m", `UPLOAD_URL_TTL: "15"`, "environment"},
@@ -37,6 +46,7 @@ var mutations = []mutation{
 	// functions
 	{"too little memory", "template.yaml", "    Default: 2048\n    MinValue: 2048", "    Default: 1024\n    MinValue: 1024", "functions"},
 	{"text logs", "template.yaml", "      LoggingConfig:\n        LogFormat: JSON\n        ApplicationLogLevel: !FindInMap [LogLevels, !Ref LogLevel, Lambda]\n        SystemLogLevel: WARN\n        LogGroup: !Ref ApiLogGroup", "      LoggingConfig:\n        LogFormat: Text\n        ApplicationLogLevel: !FindInMap [LogLevels, !Ref LogLevel, Lambda]\n        SystemLogLevel: WARN\n        LogGroup: !Ref ApiLogGroup", "functions"},
+	{"arm64, which nothing verifies, by default", "template.yaml", "    Default: x86_64\n    AllowedValues: [x86_64, arm64]", "    Default: arm64\n    AllowedValues: [x86_64, arm64]", "functions"},
 	{"no tracing", "template.yaml", "    Tracing: Active", "    Tracing: PassThrough", "functions"},
 	{"API timeout beyond the gateway's", "template.yaml", "Timeout: 29 #", "Timeout: 60 #", "functions"},
 	{"log level mapping wrong", "template.yaml", "    warn: { Lambda: WARN }", "    warn: { Lambda: INFO }", "functions"},
@@ -62,6 +72,17 @@ var mutations = []mutation{
 	{"public policies allowed", "template.yaml", "      PublicAccessBlockConfiguration:\n        BlockPublicAcls: true\n        BlockPublicPolicy: true\n        IgnorePublicAcls: true\n        RestrictPublicBuckets: true\n      OwnershipControls:\n        Rules: [{ ObjectOwnership: BucketOwnerEnforced }]\n      BucketEncryption:\n        ServerSideEncryptionConfiguration:\n          - ServerSideEncryptionByDefault: { SSEAlgorithm: AES256 }\n      VersioningConfiguration", "      PublicAccessBlockConfiguration:\n        BlockPublicAcls: true\n        BlockPublicPolicy: false\n        IgnorePublicAcls: true\n        RestrictPublicBuckets: true\n      OwnershipControls:\n        Rules: [{ ObjectOwnership: BucketOwnerEnforced }]\n      BucketEncryption:\n        ServerSideEncryptionConfiguration:\n          - ServerSideEncryptionByDefault: { SSEAlgorithm: AES256 }\n      VersioningConfiguration", "buckets"},
 	{"bucket name drifts", "template.yaml", `aws:SourceArn: !Sub "arn:${AWS::Partition}:s3:::${BucketNamePrefix}-uploads-`, `aws:SourceArn: !Sub "arn:${AWS::Partition}:s3:::${BucketNamePrefix}-upload-`, "buckets"},
 	{"name can exceed 63 characters", "template.yaml", `"^[a-z0-9][a-z0-9-]{0,25}[a-z0-9]$"`, `"^[a-z0-9][a-z0-9-]{0,26}[a-z0-9]$"`, "buckets"},
+	// the state bucket and its grants
+	{"state bucket notifies the queue", "template.yaml", "      # One small JSON object per target under records/", "      NotificationConfiguration:\n        QueueConfigurations:\n          - Event: s3:ObjectCreated:*\n            Queue: !GetAtt UploadQueue.Arn\n      # One small JSON object per target under records/", "state"},
+	{"records in the upload bucket", "template.yaml", `        STATE_BUCKET: !Sub "${BucketNamePrefix}-state-${AWS::AccountId}-${AWS::Region}"`, `        STATE_BUCKET: !Sub "${BucketNamePrefix}-uploads-${AWS::AccountId}-${AWS::Region}"`, "state"},
+	{"skip off by default", "template.yaml", "    Default: \"true\"\n    AllowedValues: [\"true\", \"false\"]", "    Default: \"false\"\n    AllowedValues: [\"true\", \"false\"]", "state"},
+	{"skip not a parameter", "template.yaml", "        SKIP_UNCHANGED: !Ref SkipUnchanged", "        SKIP_UNCHANGED: \"true\"", "state"},
+	{"records grant on the whole state bucket", "template.yaml", "                Resource: !Sub \"arn:${AWS::Partition}:s3:::${BucketNamePrefix}-uploads-${AWS::AccountId}-${AWS::Region}\"\n              - Sid: PhotoRecords # internal/photostate: read a target's record, write it conditionally\n                Effect: Allow\n                Action: [s3:GetObject, s3:PutObject]\n                Resource: !Sub \"arn:${AWS::Partition}:s3:::${BucketNamePrefix}-state-${AWS::AccountId}-${AWS::Region}/records/*\"", "                Resource: !Sub \"arn:${AWS::Partition}:s3:::${BucketNamePrefix}-uploads-${AWS::AccountId}-${AWS::Region}\"\n              - Sid: PhotoRecords # internal/photostate: read a target's record, write it conditionally\n                Effect: Allow\n                Action: [s3:GetObject, s3:PutObject]\n                Resource: !Sub \"arn:${AWS::Partition}:s3:::${BucketNamePrefix}-state-${AWS::AccountId}-${AWS::Region}/*\"", "iam"},
+	{"API may not write records", "template.yaml", "/${UploadPrefix}*\"\n              - Sid: PhotoRecords # internal/photostate: read a target's record, write it conditionally\n                Effect: Allow\n                Action: [s3:GetObject, s3:PutObject]", "/${UploadPrefix}*\"\n              - Sid: PhotoRecords # internal/photostate: read a target's record, write it conditionally\n                Effect: Allow\n                Action: [s3:GetObject]", "iam"},
+	{"records may be deleted", "template.yaml", "/${UploadPrefix}*\"\n              - Sid: PhotoRecords # internal/photostate: read a target's record, write it conditionally\n                Effect: Allow\n                Action: [s3:GetObject, s3:PutObject]", "/${UploadPrefix}*\"\n              - Sid: PhotoRecords # internal/photostate: read a target's record, write it conditionally\n                Effect: Allow\n                Action: [s3:GetObject, s3:PutObject, s3:DeleteObject]", "iam"},
+	{"state bucket unencrypted", "template.yaml", "      # replaced with conditional writes (If-Match), and old versions would only pile up.\n      BucketName: !Sub \"${BucketNamePrefix}-state-${AWS::AccountId}-${AWS::Region}\"\n      PublicAccessBlockConfiguration:\n        BlockPublicAcls: true\n        BlockPublicPolicy: true\n        IgnorePublicAcls: true\n        RestrictPublicBuckets: true\n      OwnershipControls:\n        Rules: [{ ObjectOwnership: BucketOwnerEnforced }]\n      BucketEncryption:\n        ServerSideEncryptionConfiguration:\n          - ServerSideEncryptionByDefault: { SSEAlgorithm: AES256 }\n", "      # replaced with conditional writes (If-Match), and old versions would only pile up.\n      BucketName: !Sub \"${BucketNamePrefix}-state-${AWS::AccountId}-${AWS::Region}\"\n      PublicAccessBlockConfiguration:\n        BlockPublicAcls: true\n        BlockPublicPolicy: true\n        IgnorePublicAcls: true\n        RestrictPublicBuckets: true\n      OwnershipControls:\n        Rules: [{ ObjectOwnership: BucketOwnerEnforced }]\n", "buckets"},
+	{"state bucket reachable without TLS", "template.yaml", "      Bucket: !Sub \"${BucketNamePrefix}-state-${AWS::AccountId}-${AWS::Region}\"\n      PolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n          - Sid: TLSOnly\n            Effect: Deny", "      Bucket: !Sub \"${BucketNamePrefix}-state-${AWS::AccountId}-${AWS::Region}\"\n      PolicyDocument:\n        Version: \"2012-10-17\"\n        Statement:\n          - Sid: TLSOnly\n            Effect: Allow", "buckets"},
+	{"env.json state bucket not a bucket name", "events/env.json", `"STATE_BUCKET": "hr-photo-state"`, `"STATE_BUCKET": "arn:aws:s3:::hr-photo-state"`, "envjson"},
 	// cycles
 	{"role refers to the bucket", "template.yaml", "                  - s3:PutObjectVersionTagging\n                Resource: !Sub \"arn:${AWS::Partition}:s3:::${BucketNamePrefix}-uploads-${AWS::AccountId}-${AWS::Region}/*\"", "                  - s3:PutObjectVersionTagging\n                Resource: !Sub \"${UploadBucket.Arn}/*\"", "cycles"},
 	{"dependency cycle", "template.yaml", "  UploadQueue:\n    Type: AWS::SQS::Queue\n", "  UploadQueue:\n    Type: AWS::SQS::Queue\n    DependsOn: OnUploadFunction\n", "cycles"},
@@ -100,6 +121,8 @@ var mutations = []mutation{
 	{"misspelt alarm property", "template.yaml", "          Expression: FILL(onupload, 0) + FILL(api, 0)", "          Expresion: FILL(onupload, 0) + FILL(api, 0)", "alarms"},
 	// dashboard
 	{"misspelt metric on the dashboard", "template.yaml", `["GraphPhoto", "PhotosSkipped", "FunctionName", "${ApiFunction}"`, `["GraphPhoto", "PhotoSkipped", "FunctionName", "${ApiFunction}"`, "dashboard"},
+	{"misspelt unchanged metric", "template.yaml", `["GraphPhoto", "PhotosUnchanged", "FunctionName", "${ApiFunction}"`, `["GraphPhoto", "PhotoUnchanged", "FunctionName", "${ApiFunction}"`, "dashboard"},
+	{"unchanged photos not shown", "template.yaml", "                [\"GraphPhoto\", \"PhotosUnchanged\", \"FunctionName\", \"${OnUploadFunction}\", {\"label\": \"unchanged (not written)\"}],\n", "", "dashboard"},
 	{"metric of a resource whose code does not write it", "template.yaml", `["GraphPhoto", "PhotosSkipped", "FunctionName", "${OnUploadFunction}"`, `["GraphPhoto", "PhotosSkipped", "FunctionName", "${BatchOperationsRole}"`, "dashboard"},
 	{"no p99 of the API's Graph time", "template.yaml", `["GraphPhoto", "GraphMs", "FunctionName", "${ApiFunction}", {"stat": "p99"`, `["GraphPhoto", "GraphMs", "FunctionName", "${ApiFunction}", {"stat": "p90"`, "dashboard"},
 	{"shorthand the check cannot read", "template.yaml", `["GraphPhoto", "PhotosRejected", "FunctionName", "${ApiFunction}"`, `[".", "PhotosRejected", ".", "."`, "dashboard"},

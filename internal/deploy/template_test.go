@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/graphphoto/graphphoto/internal/lambdaimage"
 	"github.com/graphphoto/graphphoto/internal/tool"
 
 	"github.com/awslabs/goformation/v7/intrinsics"
@@ -481,13 +482,15 @@ type project struct {
 	dockerfile *dockerfile
 	goMod      string
 	envJSON    []byte
+	packages   []byte // image/packages.txt
+	ignore     []byte // .dockerignore
 }
 
 // repoRoot walks up from the test's directory to go.mod.
 func repoRoot(t testing.TB) string { return tool.MustModuleRoot(t) }
 
 // projectFiles are the files a project is read from, by name relative to the root.
-var projectFiles = []string{"template.yaml", "Dockerfile", "go.mod", "events/env.json"}
+var projectFiles = []string{"template.yaml", "Dockerfile", ".dockerignore", "go.mod", "events/env.json", lambdaimage.PackagesFile}
 
 func readProjectFiles(t testing.TB, root string) map[string][]byte {
 	t.Helper()
@@ -513,6 +516,8 @@ func loadProject(root string, files map[string][]byte) (*project, error) {
 		dockerfile: parseDockerfile(string(files["Dockerfile"])),
 		goMod:      string(files["go.mod"]),
 		envJSON:    files["events/env.json"],
+		packages:   files[lambdaimage.PackagesFile],
+		ignore:     files[".dockerignore"],
 	}, nil
 }
 

@@ -38,12 +38,14 @@ const (
 	ClientID   = "4d2c1b0a-9e8f-4a7b-8c6d-5e4f3a2b1c0d"
 	SecretName = "graphphoto/devstack"
 	Bucket     = "photos"
-	AliceID    = "a11ce000-0000-4000-8000-000000000001"
-	BobID      = "b0b00000-0000-4000-8000-000000000002"
-	CarolID    = "ca201000-0000-4000-8000-000000000003"
-	GroupID    = "9a0b0000-0000-4000-8000-0000000000a1"
-	ContactID  = "AAMkADevstackContact1="
-	AppID      = "a9900000-0000-4000-8000-0000000000a9" // a client app's service principal (AppToken)
+	// StateBucket holds the photo records (internal/photostate); its events reach no function.
+	StateBucket = "photos-state"
+	AliceID     = "a11ce000-0000-4000-8000-000000000001"
+	BobID       = "b0b00000-0000-4000-8000-000000000002"
+	CarolID     = "ca201000-0000-4000-8000-000000000003"
+	GroupID     = "9a0b0000-0000-4000-8000-0000000000a1"
+	ContactID   = "AAMkADevstackContact1="
+	AppID       = "a9900000-0000-4000-8000-0000000000a9" // a client app's service principal (AppToken)
 )
 
 // Options configure a stack.
@@ -64,15 +66,33 @@ type Options struct {
 	// (the mapping's BatchSize); default 10.
 	Concurrency int
 	BatchSize   int
-	// S3AccessLog has the S3 server write an access log (s3test.Options.AccessLog), so that
-	// S3.Requests counts the requests the functions make, at the server.
-	S3AccessLog bool
 	// Users are added to the demo directory (e.g. thousands of people for a backfill).
 	Users []graphtest.User
 	// GraphProxy, when set, is put between the functions and Graph (a tenant-wide throttle,
 	// say): it gets the emulator and returns the base URL the functions use for Graph and the
 	// PEM of the CA that signed the proxy's certificate. The caller stops the proxy.
 	GraphProxy func(g *graphtest.Server) (url string, caPEM []byte, err error)
+	// Env is added to both functions' environment (TARGET_KEY_PREFIX, say).
+	Env map[string]string
+	// Versioning lets the S3 server's buckets have versioning enabled.
+	Versioning bool
+	// Image, when set, runs both functions inside the Lambda image's root filesystem instead
+	// of on this machine (see Image).
+	Image *Image
+	// S3AccessLog has the S3 server log every request it answers, so a proof can count the
+	// functions' S3 requests at the server (S3.Requests).
+	S3AccessLog bool
+}
+
+// Image is a mounted root filesystem of the Lambda image (internal/lambdaimage) with the
+// bootstraps at their image paths: the functions run chrooted into it under an emulator copied
+// into it. Paths other than Root are as seen from inside it.
+type Image struct {
+	Root     string // the mounted root, as this machine sees it
+	OnUpload string // /var/task/onupload
+	API      string // /var/task/api
+	Emulator string // aws-lambda-rie inside Root (under /tmp, its only writable folder)
+	Tmp      string // a writable folder inside Root, for the CA file the functions trust
 }
 
 // Stack is a running local system.
@@ -146,14 +166,17 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 	st.closers = append(st.closers, func() error { apiListener.Close(); return nil })
 
-	// Build the real function binaries next: it is the slow part.
-	onupload, err := rietest.Build(ctx, "github.com/graphphoto/graphphoto/functions/onupload", filepath.Join(dir, "bin", "onupload"))
-	if err != nil {
-		return nil, fmt.Errorf("devstack: build onupload: %w", err)
-	}
-	apiBin, err := rietest.Build(ctx, "github.com/graphphoto/graphphoto/functions/api", filepath.Join(dir, "bin", "api"))
-	if err != nil {
-		return nil, fmt.Errorf("devstack: build api: %w", err)
+	// Build the real function binaries next: it is the slow part. An image carries its own.
+	var onupload, apiBin string
+	if opts.Image != nil {
+		onupload, apiBin = opts.Image.OnUpload, opts.Image.API
+	} else {
+		if onupload, err = rietest.Build(ctx, "github.com/graphphoto/graphphoto/functions/onupload", filepath.Join(dir, "bin", "onupload")); err != nil {
+			return nil, fmt.Errorf("devstack: build onupload: %w", err)
+		}
+		if apiBin, err = rietest.Build(ctx, "github.com/graphphoto/graphphoto/functions/api", filepath.Join(dir, "bin", "api")); err != nil {
+			return nil, fmt.Errorf("devstack: build api: %w", err)
+		}
 	}
 
 	// Microsoft Graph and Entra ID.
@@ -199,40 +222,62 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	}
 
 	// The onupload function, and the queue in front of it.
-	// Only the HEIF module, as in the Lambda image: faster start-up, and no ImageMagick or
-	// poppler in the function's process at all.
-	vipsHome, err := tool.VipsHome(filepath.Join(dir, "vips"), "heif")
-	if err != nil {
-		return nil, fmt.Errorf("devstack: %w", err)
-	}
 	fnEnv := map[string]string{
-		"VIPSHOME":        vipsHome,
 		"GRAPH_SECRET_ID": SecretName, "GRAPH_ENDPOINT": graphURL, "GRAPH_AUTHORITY": st.Graph.AuthorityURL(),
 		"SSL_CERT_FILE": st.CAFile, "AWS_ENDPOINT_URL_SECRETS_MANAGER": st.SecretsURL,
 		"AWS_ACCESS_KEY_ID": accessKey, "AWS_SECRET_ACCESS_KEY": secretKey, "S3_FORCE_PATH_STYLE": "true",
-		"LOG_LEVEL": "info",
+		"STATE_BUCKET": StateBucket, "LOG_LEVEL": "info",
+	}
+	fnOpts := rietest.Options{Echo: opts.Echo}
+	if im := opts.Image; im != nil {
+		// The image ships libvips with the HEIF module only, and the CA must be inside the root.
+		inside := filepath.Join(im.Tmp, "graphphoto-ca.pem")
+		pem, err := os.ReadFile(st.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(im.Root, inside), pem, 0o644); err != nil {
+			return nil, fmt.Errorf("devstack: CA file in the image: %w", err)
+		}
+		fnEnv["SSL_CERT_FILE"] = inside
+		fnOpts.Root, fnOpts.Binary = im.Root, im.Emulator
+	} else {
+		// Only the HEIF module, as in the Lambda image: faster start-up, and no ImageMagick or
+		// poppler in the function's process at all.
+		vipsHome, err := tool.VipsHome(filepath.Join(dir, "vips"), "heif")
+		if err != nil {
+			return nil, fmt.Errorf("devstack: %w", err)
+		}
+		fnEnv["VIPSHOME"] = vipsHome
+	}
+	for k, v := range opts.Env {
+		fnEnv[k] = v
 	}
 	// The webhook must listen before versitygw starts: it posts a test event at start-up.
 	var queue *Queue
-	hook := s3notify.NewHandler(func(ctx context.Context, ev events.S3Event) error { return queue.Send(ctx, ev) }, s3notify.Options{Logger: opts.Log})
+	hook := s3notify.NewHandler(func(ctx context.Context, ev events.S3Event) error { return queue.Send(ctx, ev) }, s3notify.Options{Logger: opts.Log, Buckets: []string{Bucket}})
 	hookURL, err := serve(runCtx, "127.0.0.1:0", hook, &st.closers)
 	if err != nil {
 		return nil, fmt.Errorf("devstack: webhook: %w", err)
 	}
 	st.S3, err = s3test.Start(ctx, s3test.Options{Dir: filepath.Join(dir, "s3"), AccessKey: accessKey, SecretKey: secretKey,
-		EventWebhookURL: hookURL, AccessLog: opts.S3AccessLog})
+		EventWebhookURL: hookURL, Versioning: opts.Versioning, AccessLog: opts.S3AccessLog})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: s3 server: %w", err)
 	}
 	st.closers = append(st.closers, st.S3.Close)
-	if err := st.S3.CreateBucket(ctx, Bucket); err != nil && !alreadyOwned(err) {
-		return nil, fmt.Errorf("devstack: create bucket: %w", err)
+	for _, b := range []string{Bucket, StateBucket} {
+		if err := st.S3.CreateBucket(ctx, b); err != nil && !alreadyOwned(err) {
+			return nil, fmt.Errorf("devstack: create bucket: %w", err)
+		}
 	}
 	fnEnv["AWS_ENDPOINT_URL_S3"] = st.S3.Endpoint
 
 	var invokers []Invoker
 	for range opts.Concurrency {
-		fn, err := rietest.Start(ctx, onupload, rietest.Options{FunctionName: "onupload", Timeout: 60 * time.Second, MemoryMB: 2048, Env: fnEnv, Echo: opts.Echo})
+		o := fnOpts
+		o.FunctionName, o.Timeout, o.MemoryMB, o.Env = "onupload", 60*time.Second, 2048, fnEnv
+		fn, err := rietest.Start(ctx, onupload, o)
 		if err != nil {
 			return nil, fmt.Errorf("devstack: onupload under the RIE: %w", err)
 		}
@@ -251,7 +296,9 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	for k, v := range fnEnv {
 		apiEnv[k] = v
 	}
-	st.API, err = rietest.Start(ctx, apiBin, rietest.Options{FunctionName: "api", Timeout: 30 * time.Second, MemoryMB: 2048, Env: apiEnv, Echo: opts.Echo})
+	o := fnOpts
+	o.FunctionName, o.Timeout, o.MemoryMB, o.Env = "api", 30*time.Second, 2048, apiEnv
+	st.API, err = rietest.Start(ctx, apiBin, o)
 	if err != nil {
 		return nil, fmt.Errorf("devstack: api under the RIE: %w", err)
 	}

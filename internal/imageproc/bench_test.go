@@ -6,9 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -182,64 +179,6 @@ func TestLargeJPEGPeakMemory(t *testing.T) {
 	if !errors.As(err, &refused) || refused.Code != ReasonTooManyPixels {
 		t.Errorf("100 MP progressive JPEG: err = %v, want too_many_pixels", err)
 	}
-}
-
-// TestRSSGrowth: one process normalising the corpus again and again must not keep growing
-// (glibc arenas and libvips caches are the usual culprits). IMAGEPROC_RSS_IMAGES sets the
-// count (make bench uses 1000).
-func TestRSSGrowth(t *testing.T) {
-	if testing.Short() {
-		t.Skip("normalises hundreds of images")
-	}
-	n := 250
-	if v, err := strconv.Atoi(os.Getenv("IMAGEPROC_RSS_IMAGES")); err == nil && v > 0 {
-		n = v
-	}
-	files := timedCorpus(t)
-	// Warm up: one pass lets libvips, glibc and the Go heap reach their working size.
-	for _, f := range files {
-		if _, err := Normalise(context.Background(), f.src, Options{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// RSS is sampled at the same point of every pass over the corpus (after its last file, with
-	// the Go heap's garbage returned), so passes compare like with like.
-	passes := max(6, (n+len(files)-1)/len(files))
-	var samples []int64
-	for range passes {
-		for _, f := range files {
-			if _, err := Normalise(context.Background(), f.src, Options{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		samples = append(samples, settledRSS(t))
-	}
-	mb := make([]int64, len(samples))
-	for i, v := range samples {
-		mb[i] = v >> 20
-	}
-	// Settled RSS is bimodal here (about 80 or 120 MB, whatever glibc kept mapped; seen over
-	// 1,008 images with no trend), and the first sample can still be below the plateau. Held
-	// memory raises the floor, so the lowest of the later half is compared with the lowest of
-	// the earlier half, leaving out the first.
-	half := len(samples) / 2
-	growth := slices.Min(samples[half:]) - slices.Min(samples[1:half])
-	t.Logf("RSS after each of %d passes (%d images): %v MB; growth %+d MB (MALLOC_ARENA_MAX=%q)",
-		passes, passes*len(files), mb, growth>>20, os.Getenv("MALLOC_ARENA_MAX"))
-	if growth > 10<<20 {
-		t.Errorf("RSS grew by %d MB over %d images; want ≤ 10 MB", growth>>20, passes*len(files))
-	}
-}
-
-func currentRSS(t testing.TB) int64 { return procStatus(t, "VmRSS:") }
-
-// settledRSS is the RSS once the Go heap's garbage and glibc's free pages are returned to the
-// OS, so what remains is memory something still holds (or fragmentation that will not come back).
-func settledRSS(t testing.TB) int64 {
-	runtime.GC()
-	debug.FreeOSMemory()
-	trimMalloc()
-	return currentRSS(t)
 }
 
 // procStatus reads one kB field of /proc/self/status, in bytes.

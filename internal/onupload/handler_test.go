@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,57 @@ func TestPhotoArrivesWithTagsLogsAndMetrics(t *testing.T) {
 	}
 	if _, ok := m["_aws"].(map[string]any); !ok {
 		t.Errorf("EMF line without _aws: %v", m)
+	}
+}
+
+// TestUnchangedPhotoIsNotWrittenAgain: tonight's export of a photo Graph already holds is a new
+// object, tagged synced with reason unchanged, logged and counted as unchanged, and not written;
+// once the photo is changed in Graph from outside, the next export writes it again.
+func TestUnchangedPhotoIsNotWrittenAgain(t *testing.T) {
+	st := newStack(t, stackOptions{skipUnchanged: true})
+	src := corpus(t, "portrait_o2.jpg")
+	for night, want := range []struct {
+		reason, message string
+		writes          int
+	}{{"", "photo synced", 1}, {"unchanged", "photo unchanged", 0}, {"", "photo synced", 1}} {
+		if night == 2 {
+			if _, err := st.graph.SetPhoto(tenantID, "users/heidi@contoso.com", graphtest.JPEG(120, 120)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		key := fmt.Sprintf("hr-export/night%d/heidi.jpg", night)
+		st.put(key, src, "users/heidi@contoso.com", "")
+		before := st.graphPuts()
+		if _, err := st.invoke(st.s3Event(key)); err != nil {
+			t.Fatal(err)
+		}
+		if n := st.graphPuts() - before; n != want.writes {
+			t.Errorf("night %d: %d Graph writes, want %d", night, n, want.writes)
+		}
+		if tags := st.tags(key); tags[TagStatus] != "synced" || tags[TagReason] != want.reason {
+			t.Errorf("night %d: tags %v, want synced with reason %q", night, tags, want.reason)
+		}
+		line := st.lastLine(t)
+		if line["message"] != want.message || line["key"] != key || line["record_ms"] == nil || line["graph_reads"] == nil {
+			t.Errorf("night %d: log line %v", night, line)
+		}
+		emf := st.metrics.lines(t)
+		m := emf[len(emf)-1]
+		synced, unchanged := 1.0, 0.0
+		if want.reason == "unchanged" {
+			synced, unchanged = 0, 1
+		}
+		if m["PhotosSynced"] != synced || m["PhotosUnchanged"] != unchanged {
+			t.Errorf("night %d: EMF PhotosSynced %v PhotosUnchanged %v, want %v %v", night, m["PhotosSynced"], m["PhotosUnchanged"], synced, unchanged)
+		}
+	}
+	got, _ := st.graph.Photo(tenantID, "users/heidi@contoso.com")
+	want, err := imageproc.Normalise(context.Background(), src, imageproc.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got.Data, want.JPEG) {
+		t.Error("the outside change was left in place")
 	}
 }
 

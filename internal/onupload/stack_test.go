@@ -29,6 +29,7 @@ import (
 	"github.com/graphphoto/graphphoto/internal/imagetest"
 	"github.com/graphphoto/graphphoto/internal/obs"
 	"github.com/graphphoto/graphphoto/internal/photo"
+	"github.com/graphphoto/graphphoto/internal/photostate"
 	"github.com/graphphoto/graphphoto/internal/s3test"
 	"github.com/graphphoto/graphphoto/internal/secrets"
 	"github.com/graphphoto/graphphoto/internal/secrets/secretstest"
@@ -129,6 +130,7 @@ type stackOptions struct {
 	maxSourceBytes   int
 	unversioned      bool     // leave the bucket's versioning off
 	metadataPrefixes []string // TARGET_METADATA_PREFIXES
+	skipUnchanged    bool     // SKIP_UNCHANGED, with a state bucket of the test's own
 }
 
 type syncBuffer struct {
@@ -224,6 +226,17 @@ func newStack(t *testing.T, o stackOptions) *stack {
 	p, err := photo.New(imageproc.Normalise, gc, imageproc.Options{}, limit)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if o.skipUnchanged {
+		state := st.bucket + "-state"
+		if err := srv.CreateBucket(ctx, state); err != nil {
+			t.Fatal(err)
+		}
+		records, err := photostate.New(st.client, gc, photostate.Options{Bucket: state})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.SkipUnchanged(records)
 	}
 	metrics, err := obs.NewMetrics(st.metrics, "GraphPhoto", nil, obs.Dimension{Name: "FunctionName", Value: "onupload-test"})
 	if err != nil {

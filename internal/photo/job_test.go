@@ -108,7 +108,7 @@ func TestJobRunsItsStepsInOrder(t *testing.T) {
 	for _, tm := range o.Timings {
 		names = append(names, tm.Step)
 	}
-	if want := []string{"source", "limits", "normalise", "graph", "record", "total"}; !slices.Equal(names, want) {
+	if want := []string{"source", "limits", "normalise", "unchanged", "graph", "remember", "recorder", "total"}; !slices.Equal(names, want) {
 		t.Errorf("timings %v, want %v", names, want)
 	}
 	if len(rec.got) != 1 || rec.got[0].Status != StatusSynced {
@@ -270,7 +270,7 @@ func TestReporterWritesOneLineAndOneMetricsLinePerOutcome(t *testing.T) {
 			t.Errorf("synced line %s = %v, want %v", k, lines[0][k], want)
 		}
 	}
-	for _, k := range []string{"source_ms", "limits_ms", "normalise_ms", "graph_ms", "record_ms", "total_ms"} {
+	for _, k := range []string{"source_ms", "limits_ms", "normalise_ms", "unchanged_ms", "graph_ms", "remember_ms", "recorder_ms", "total_ms"} {
 		if _, ok := lines[0][k]; !ok {
 			t.Errorf("synced line lacks %s: %v", k, lines[0])
 		}
@@ -282,9 +282,9 @@ func TestReporterWritesOneLineAndOneMetricsLinePerOutcome(t *testing.T) {
 		t.Errorf("skipped line %v", l)
 	}
 	for i, want := range []map[string]float64{
-		{obs.PhotosSynced: 1, obs.PhotosRejected: 0, obs.PhotosFailed: 0, obs.PhotosSkipped: 0, obs.BytesIn: 4, obs.BytesOut: 2},
-		{obs.PhotosSynced: 0, obs.PhotosRejected: 1, obs.PhotosFailed: 0, obs.PhotosSkipped: 0, obs.BytesIn: 4, obs.BytesOut: 0},
-		{obs.PhotosSynced: 0, obs.PhotosRejected: 0, obs.PhotosFailed: 0, obs.PhotosSkipped: 1},
+		{obs.PhotosSynced: 1, obs.PhotosUnchanged: 0, obs.PhotosRejected: 0, obs.PhotosFailed: 0, obs.PhotosSkipped: 0, obs.BytesIn: 4, obs.BytesOut: 2},
+		{obs.PhotosSynced: 0, obs.PhotosUnchanged: 0, obs.PhotosRejected: 1, obs.PhotosFailed: 0, obs.PhotosSkipped: 0, obs.BytesIn: 4, obs.BytesOut: 0},
+		{obs.PhotosSynced: 0, obs.PhotosUnchanged: 0, obs.PhotosRejected: 0, obs.PhotosFailed: 0, obs.PhotosSkipped: 1},
 	} {
 		got := metrics.values[i]
 		for k, v := range want {
@@ -292,11 +292,31 @@ func TestReporterWritesOneLineAndOneMetricsLinePerOutcome(t *testing.T) {
 				t.Errorf("metrics line %d: %s = %v, want %v", i, k, got[k], v)
 			}
 		}
-		if _, ok := got[obs.NormaliseMs]; !ok || len(got) != 8 {
-			t.Errorf("metrics line %d: %v, want the eight metrics", i, got)
+		if _, ok := got[obs.NormaliseMs]; !ok || len(got) != 9 {
+			t.Errorf("metrics line %d: %v, want the nine metrics", i, got)
 		}
 		if metrics.props[i]["request_id"] != "req-1" || metrics.props[i]["trigger"] != "sqs" {
 			t.Errorf("metrics line %d properties %v", i, metrics.props[i])
 		}
+	}
+}
+
+// TestReporterCountsUnchangedApart: a photo Graph already holds is neither written (synced) nor
+// skipped; it has its own message and metric, and its status stays synced.
+func TestReporterCountsUnchangedApart(t *testing.T) {
+	var logs bytes.Buffer
+	metrics := &metricLines{}
+	o := newJobPipeline(t, &fakeUploader{}, 100).Run(context.Background(), Job{
+		Source:   &fakeSource{err: Skip(ReasonUnchanged, "Graph holds this photo")},
+		Reporter: Reporter{Log: slog.New(slog.NewJSONHandler(&logs, nil)), Metrics: metrics},
+	})
+	if o.Status != StatusSynced || !o.Unchanged() || o.Skipped() || o.Transient {
+		t.Errorf("outcome %+v", o)
+	}
+	if !strings.Contains(logs.String(), `"msg":"photo unchanged"`) {
+		t.Errorf("log %s", logs.String())
+	}
+	if m := metrics.values[0]; m[obs.PhotosUnchanged] != 1 || m[obs.PhotosSynced] != 0 || m[obs.PhotosSkipped] != 0 {
+		t.Errorf("metrics %v", m)
 	}
 }

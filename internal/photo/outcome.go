@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/graphphoto/graphphoto/internal/graph"
+	"github.com/graphphoto/graphphoto/internal/photostate"
 	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
@@ -43,6 +44,9 @@ var (
 		"the photo could not be processed because of an internal error")
 	// ReasonTimeout: out of time in this invocation; the photo itself may be fine.
 	ReasonTimeout = reason.New("timeout", reason.Transient, http.StatusServiceUnavailable, "ServiceUnavailable", graph.MessageUnavailable)
+	// ReasonUnchanged goes with StatusSynced: Graph already holds exactly this photo, so it was
+	// not written again. The API answers 200 with "unchanged": true.
+	ReasonUnchanged = reason.New("unchanged", reason.Synced, http.StatusOK, "", "")
 )
 
 // Outcome is what happened to one photo, for tags, responses, logs and metrics.
@@ -64,7 +68,15 @@ type Outcome struct {
 	ClientRequestID string        `json:"client_request_id,omitempty"`
 	Attempts        int           `json:"graph_attempts,omitempty"`
 	RetryAfter      time.Duration `json:"-"`
-	// Timings are how long each step took, in the order they ran, then "record" and "total".
+	// The photo's record (photostate), when SkipUnchanged is on: why the photo was written
+	// (a photostate.Why*; "" when unchanged or not checked), why nothing was recorded after the
+	// write, and what the record cost: S3 requests, Graph reads and time.
+	Record         string        `json:"record,omitempty"`
+	RecordNote     string        `json:"record_note,omitempty"`
+	RecordRequests int           `json:"record_s3_requests,omitempty"`
+	GraphReads     int           `json:"graph_reads,omitempty"`
+	RecordTime     time.Duration `json:"-"`
+	// Timings are how long each step took, in the order they ran, then "recorder" and "total".
 	Timings []Timing `json:"-"`
 	// Notes are what the entry point's adapters add to the log line (bucket, key, tags, caller).
 	Notes []slog.Attr `json:"-"`
@@ -88,11 +100,19 @@ func (o Outcome) Took(step string) time.Duration {
 	return 0
 }
 
-// Skipped reports whether nothing was sent on purpose: a skip, or a photo that was synced
-// already. Such an outcome has a reason of class Skipped or Synced.
+// Skipped reports whether nothing was sent on purpose: a skip, or an object synced already. Such
+// an outcome has a reason of class Skipped or Synced; an unchanged photo is counted apart.
 func (o Outcome) Skipped() bool {
 	c := o.Reason.Class()
-	return c == reason.Skipped || c == reason.Synced
+	return (c == reason.Skipped || c == reason.Synced) && !o.Unchanged()
+}
+
+// Unchanged reports whether the photo was not written because Graph already held it.
+func (o Outcome) Unchanged() bool { return o.Status == StatusSynced && o.Reason == ReasonUnchanged }
+
+func (o *Outcome) noteRecord(w *photostate.Write) {
+	s := w.Stats()
+	o.RecordRequests, o.GraphReads, o.RecordTime = s.S3Requests, s.GraphReads, s.Time
 }
 
 // Note adds attributes to the outcome's log line.
@@ -121,6 +141,16 @@ func (o Outcome) LogAttrs() []slog.Attr {
 	if o.GraphRequestID != "" || o.ClientRequestID != "" {
 		attrs = append(attrs, slog.Int("graph_status", o.GraphStatus), slog.String("graph_request_id", o.GraphRequestID),
 			slog.String("client_request_id", o.ClientRequestID), slog.Int("graph_attempts", o.Attempts))
+	}
+	if o.RecordRequests > 0 {
+		attrs = append(attrs, slog.Int("record_s3_requests", o.RecordRequests), slog.Int("graph_reads", o.GraphReads),
+			slog.Float64("record_ms", ms(o.RecordTime)))
+		if o.Record != "" {
+			attrs = append(attrs, slog.String("record", o.Record))
+		}
+		if o.RecordNote != "" {
+			attrs = append(attrs, slog.String("record_note", o.RecordNote))
+		}
 	}
 	for _, t := range o.Timings {
 		attrs = append(attrs, slog.Float64(t.Step+"_ms", ms(t.Took)))

@@ -1,6 +1,7 @@
 // Package photo is the one path both functions share (docs/architecture.md §1): a job that
-// carries one photo through a visible list of steps, source → limits → normalise → graph, then
-// records and reports its outcome. Each entry point supplies two small adapters: a Source (the S3
+// carries one photo through a visible list of steps, source → limits → normalise → unchanged →
+// graph → remember, then records and reports its outcome. With records (SkipUnchanged), a photo
+// Graph already holds is not written again (docs/architecture.md §10). Each entry point supplies two small adapters: a Source (the S3
 // object an event names; the body of an API request) and a Recorder (tags on the object; the
 // HTTP response). The Reporter writes one JSON log line and one EMF metrics line for every
 // outcome, the same on both paths. Whether a failure is retried is read, here, from the reason
@@ -16,6 +17,7 @@ import (
 
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
+	"github.com/graphphoto/graphphoto/internal/photostate"
 )
 
 // Source is where a job's photo comes from. Open names the target and opens the bytes, unread,
@@ -67,12 +69,19 @@ type Uploader interface {
 // Normaliser turns source bytes into a photo; imageproc.Normalise in production.
 type Normaliser func(ctx context.Context, src []byte, opts imageproc.Options) (imageproc.Photo, error)
 
-// Pipeline runs jobs: the normaliser, the Graph client and the limits, built once per process.
+// Records are the photo records that let an unchanged photo be skipped; *photostate.Store.
+type Records interface {
+	Begin(t graph.Target, fp photostate.Fingerprint) *photostate.Write
+}
+
+// Pipeline runs jobs: the normaliser, the Graph client, the limits and the photo records, built
+// once per process.
 type Pipeline struct {
 	normalise      Normaliser
 	graph          Uploader
 	options        imageproc.Options
 	maxSourceBytes int
+	records        Records // nil: every photo is written
 	now            func() time.Time
 }
 
@@ -91,8 +100,19 @@ func New(normalise Normaliser, uploader Uploader, opts imageproc.Options, maxSou
 	return &Pipeline{normalise: normalise, graph: uploader, options: opts.WithDefaults(), maxSourceBytes: maxSourceBytes, now: time.Now}, nil
 }
 
+// SkipUnchanged makes the pipeline check each photo against its record before writing it and
+// record it after (SKIP_UNCHANGED); call it once, at start.
+func (p *Pipeline) SkipUnchanged(r Records) { p.records = r }
+
 // MaxSourceBytes is the largest source the pipeline accepts.
 func (p *Pipeline) MaxSourceBytes() int { return p.maxSourceBytes }
+
+// optionsText is the canonical text of the options that shape the JPEG, digested into a
+// photo's record: a change of size, crop, quality or budget makes every photo new.
+func (p *Pipeline) optionsText() string {
+	o := p.options
+	return fmt.Sprintf("size=%d crop=%s quality=%d max_bytes=%d min_side=%d", o.Size, o.Crop, o.Quality, o.MaxBytes, o.MinSide)
+}
 
 // job carries one photo through the steps.
 type job struct {
@@ -102,6 +122,7 @@ type job struct {
 	in    Input
 	src   []byte
 	photo imageproc.Photo
+	write *photostate.Write // the photo's record, with SkipUnchanged
 	out   Outcome
 }
 
@@ -116,7 +137,9 @@ var steps = []step{
 	{"source", (*job).source},       // the adapter: the target and the bytes, unread (S3: the current version, not synced yet)
 	{"limits", (*job).limits},       // the declared size, then the bytes read, never past SOURCE_MAX_BYTES
 	{"normalise", (*job).normalise}, // imageproc.Normalise: upright, square, sRGB, stripped, within the byte budget
+	{"unchanged", (*job).unchanged}, // with records: Graph holds this very photo already? Skip; else announce the write
 	{"graph", (*job).graph},         // PUT …/photo/$value; the client takes its token from the credentials
+	{"remember", (*job).remember},   // with records: what was written, and Graph's version of it now
 }
 
 // Run carries one photo through the steps, has the Recorder keep the outcome and the Reporter
@@ -129,7 +152,7 @@ func (p *Pipeline) Run(ctx context.Context, spec Job) Outcome {
 	if spec.Recorder != nil {
 		t0 := p.now()
 		spec.Recorder.Record(ctx, &j.out)
-		j.out.Timings = append(j.out.Timings, Timing{"record", p.now().Sub(t0)})
+		j.out.Timings = append(j.out.Timings, Timing{"recorder", p.now().Sub(t0)})
 	}
 	j.out.Timings = append(j.out.Timings, Timing{"total", p.now().Sub(start)})
 	spec.Reporter.Report(ctx, spec, j.out)
@@ -199,6 +222,40 @@ func (j *job) normalise() error {
 	o := &j.out
 	o.SourceFormat, o.SourceWidth, o.SourceHeight = photo.SourceFormat.String(), photo.SourceWidth, photo.SourceHeight
 	o.PhotoBytes, o.Width, o.Height, o.Quality = photo.Bytes, photo.Width, photo.Height, photo.Quality
+	return nil
+}
+
+// unchanged asks the photo's record whether Graph already holds this very photo: then the job
+// ends, synced and unchanged, without a write. Otherwise the record announces the write (its
+// marker), or the job stops: a write no marker announces could be recorded by another writer as
+// its own (internal/photostate).
+func (j *job) unchanged() error {
+	if j.p.records == nil {
+		return nil
+	}
+	j.write = j.p.records.Begin(j.in.Target, photostate.NewFingerprint(j.photo.JPEG, j.p.optionsText()))
+	v, err := j.write.Check(j.ctx)
+	j.out.noteRecord(j.write)
+	switch {
+	case err != nil:
+		return err
+	case v.Unchanged:
+		return Skip(ReasonUnchanged, "Graph holds this photo (media ETag "+v.MediaETag+")")
+	}
+	j.out.Record = v.Why
+	return nil
+}
+
+// remember records what was written and Graph's version of it now. It never changes the
+// outcome: a write not recorded is written again next time, never skipped.
+func (j *job) remember() error {
+	if j.write == nil {
+		return nil
+	}
+	if err := j.write.Remember(j.ctx); err != nil {
+		j.out.RecordNote = err.Error()
+	}
+	j.out.noteRecord(j.write)
 	return nil
 }
 

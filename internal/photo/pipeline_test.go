@@ -13,7 +13,9 @@ import (
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
+	"github.com/graphphoto/graphphoto/internal/photostate"
 	"github.com/graphphoto/graphphoto/internal/reason"
+	"github.com/graphphoto/graphphoto/internal/s3test"
 	"github.com/graphphoto/graphphoto/internal/secrets"
 )
 
@@ -247,4 +249,92 @@ func (s bytesSource) Open(context.Context) (Input, error) {
 // runBytes runs a job over src for target, with no recorder and no reporter.
 func runBytes(p *Pipeline, target graph.Target, src []byte) Outcome {
 	return p.Run(context.Background(), Job{Source: bytesSource{target, src}})
+}
+
+// TestRunSkipsUnchanged: with records, a photo Graph already holds is not written again; a new
+// one, other options or an outside change are; a state bucket that refuses the marker stops the
+// photo before Graph.
+func TestRunSkipsUnchanged(t *testing.T) {
+	srv := newGraph(t)
+	s3srv := s3test.MustStart(t, s3test.Options{})
+	ctx := context.Background()
+	if err := s3srv.CreateBucket(ctx, "state"); err != nil {
+		t.Fatal(err)
+	}
+	gc, err := graph.NewClient(creds(secret), graph.Options{Endpoint: srv.GraphURL(), Authority: srv.AuthorityURL(), HTTPClient: srv.Client(), MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err := photostate.New(s3srv.Client(), gc, photostate.Options{Bucket: "state"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipeline := func(q int, r Records) *Pipeline {
+		p, err := New(imageproc.Normalise, gc, imageproc.Options{Quality: q}, 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.SkipUnchanged(r)
+		return p
+	}
+	puts := func() int {
+		n := 0
+		for _, r := range srv.Requests() {
+			if r.Kind == "graph" && r.Method == "PUT" {
+				n++
+			}
+		}
+		return n
+	}
+	p := pipeline(0, records)
+	alice, src := target(t, "users/alice@contoso.com"), pngOf(t, 300, 300)
+	for i, c := range []struct {
+		p       *Pipeline
+		src     []byte
+		outside bool
+		reason  reason.Reason
+		record  string
+		writes  int
+	}{
+		{p, src, false, reason.Reason{}, photostate.WhyNoRecord, 1},
+		{p, src, false, ReasonUnchanged, "", 0},
+		{pipeline(70, records), src, false, reason.Reason{}, photostate.WhyOtherPhoto, 1},
+		{p, src, false, reason.Reason{}, photostate.WhyOtherPhoto, 1},
+		{p, src, true, reason.Reason{}, photostate.WhyChangedInGraph, 1},
+		{p, pngOf(t, 320, 300), false, reason.Reason{}, photostate.WhyOtherPhoto, 1},
+		{p, pngOf(t, 320, 300), false, ReasonUnchanged, "", 0},
+	} {
+		if c.outside {
+			if _, err := srv.SetPhoto(tenantID, "users/"+aliceID, graphtest.JPEG(64, 64)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := puts()
+		o := runBytes(c.p, alice, c.src)
+		if o.Status != StatusSynced || o.Reason != c.reason || o.Record != c.record || puts()-before != c.writes || o.RecordNote != "" {
+			t.Fatalf("run %d: %s %q record %q note %q, %d writes; want synced %q record %q, %d writes (%v)",
+				i, o.Status, o.Reason, o.Record, o.RecordNote, puts()-before, c.reason, c.record, c.writes, o.Err)
+		}
+		if o.Unchanged() != (c.reason == ReasonUnchanged) || o.PhotoBytes == 0 || o.RecordRequests == 0 || o.GraphReads == 0 {
+			t.Errorf("run %d: unchanged %v, %d photo bytes, %d record requests, %d Graph reads", i, o.Unchanged(), o.PhotoBytes, o.RecordRequests, o.GraphReads)
+		}
+		attrs := map[string]bool{}
+		for _, a := range o.LogAttrs() {
+			attrs[a.Key] = true
+		}
+		if !attrs["record_ms"] || !attrs["record_s3_requests"] || !attrs["graph_reads"] || attrs["record"] != (c.record != "") {
+			t.Errorf("run %d: log attributes %v", i, attrs)
+		}
+	}
+
+	// The marker cannot be written: the photo is not written either.
+	gone, err := photostate.New(s3srv.Client(), gc, photostate.Options{Bucket: "no-such-bucket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := puts()
+	o := runBytes(pipeline(0, gone), alice, pngOf(t, 330, 300))
+	if o.Status != StatusFailed || o.Reason != photostate.ReasonRecordAccessDenied || o.Transient || puts() != before {
+		t.Errorf("no state bucket: %s %s transient %v, %d writes", o.Status, o.Reason, o.Transient, puts()-before)
+	}
 }

@@ -26,6 +26,8 @@ func (r Reporter) Report(ctx context.Context, j Job, o Outcome) {
 	if r.Log != nil {
 		level, msg := slog.LevelInfo, "photo synced"
 		switch {
+		case o.Unchanged():
+			msg = "photo unchanged"
 		case o.Skipped():
 			msg = "object skipped"
 		case o.Status == StatusRejected:
@@ -40,20 +42,23 @@ func (r Reporter) Report(ctx context.Context, j Job, o Outcome) {
 		return
 	}
 	count := func(s Status) float64 {
-		if o.Status == s && !o.Skipped() {
+		if o.Status == s && !o.Skipped() && !o.Unchanged() {
 			return 1
 		}
 		return 0
 	}
-	skipped := 0.0
-	if o.Skipped() {
-		skipped = 1
+	one := func(yes bool) float64 {
+		if yes {
+			return 1
+		}
+		return 0
 	}
 	metrics := []obs.Metric{
 		{Name: obs.PhotosSynced, Unit: obs.Count, Value: count(StatusSynced)},
+		{Name: obs.PhotosUnchanged, Unit: obs.Count, Value: one(o.Unchanged())},
 		{Name: obs.PhotosRejected, Unit: obs.Count, Value: count(StatusRejected)},
 		{Name: obs.PhotosFailed, Unit: obs.Count, Value: count(StatusFailed)},
-		{Name: obs.PhotosSkipped, Unit: obs.Count, Value: skipped},
+		{Name: obs.PhotosSkipped, Unit: obs.Count, Value: one(o.Skipped())},
 		{Name: obs.NormaliseMs, Unit: obs.Milliseconds, Value: ms(o.Took("normalise"))},
 		{Name: obs.GraphMs, Unit: obs.Milliseconds, Value: ms(o.Took("graph"))},
 		{Name: obs.BytesIn, Unit: obs.Bytes, Value: float64(o.SourceBytes)},

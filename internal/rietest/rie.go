@@ -63,7 +63,14 @@ type Options struct {
 	// Echo, when set, also receives every output line as it is read (e.g. os.Stderr for the
 	// local stack).
 	Echo io.Writer
+	// Root, when set, runs the emulator and the function inside that root filesystem (chroot;
+	// needs root privileges), as Lambda runs a container image: Binary (then required) and the
+	// bootstrap are paths inside Root, and PATH is the image's (ImagePath) unless Env sets one.
+	Root string
 }
+
+// ImagePath is the PATH of a function run in a Root: the one Debian images set.
+const ImagePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // Emulator is a running aws-lambda-rie with one function.
 type Emulator struct {
@@ -87,12 +94,26 @@ type Emulator struct {
 func Start(ctx context.Context, bootstrap string, opts Options) (*Emulator, error) {
 	bin := opts.Binary
 	if bin == "" {
+		if opts.Root != "" {
+			return nil, errorf("a Root needs Binary: the emulator's path inside it")
+		}
 		var err error
 		if bin, err = Binary(); err != nil {
 			return nil, err
 		}
 	}
-	if !tool.Executable(bootstrap) {
+	if opts.Root != "" {
+		if !filepath.IsAbs(bin) || !filepath.IsAbs(bootstrap) {
+			return nil, errorf("with a Root, the emulator (%q) and the bootstrap (%q) are absolute paths inside it", bin, bootstrap)
+		}
+		if !tool.Executable(filepath.Join(opts.Root, bin)) {
+			return nil, errorf("emulator %q is not an executable file in %s", bin, opts.Root)
+		}
+	}
+	if !tool.Executable(filepath.Join(opts.Root, bootstrap)) {
+		if opts.Root != "" {
+			return nil, errorf("bootstrap %q is not an executable file in %s", bootstrap, opts.Root)
+		}
 		return nil, errorf("bootstrap %q is not an executable file", bootstrap)
 	}
 	env, err := functionEnv(opts)
@@ -107,7 +128,7 @@ func Start(ctx context.Context, bootstrap string, opts Options) (*Emulator, erro
 	defer cancel()
 
 	for attempt := 1; ; attempt++ {
-		e, err := launch(ctx, bin, bootstrap, env, opts.Echo)
+		e, err := launch(ctx, bin, bootstrap, opts.Root, env, opts.Echo)
 		if err == nil {
 			return e, nil
 		}
@@ -158,8 +179,12 @@ func functionEnv(opts Options) ([]string, error) {
 	if region == "" {
 		region = "us-east-1"
 	}
+	path := os.Getenv("PATH")
+	if opts.Root != "" {
+		path = ImagePath
+	}
 	vars := map[string]string{
-		"PATH":                            os.Getenv("PATH"),
+		"PATH":                            path,
 		"TZ":                              ":UTC",
 		"AWS_LAMBDA_FUNCTION_NAME":        name,
 		"AWS_LAMBDA_FUNCTION_VERSION":     "$LATEST",
@@ -184,7 +209,7 @@ func functionEnv(opts Options) ([]string, error) {
 	return env, nil
 }
 
-func launch(ctx context.Context, bin, bootstrap string, env []string, echo io.Writer) (*Emulator, error) {
+func launch(ctx context.Context, bin, bootstrap, root string, env []string, echo io.Writer) (*Emulator, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
@@ -209,7 +234,9 @@ func launch(ctx context.Context, bin, bootstrap string, env []string, echo io.Wr
 	cmd.Stderr = e.logs.writer(Stderr)
 	// Own process group: a forced stop also takes the runtime the emulator started, which
 	// shares the output pipes and would otherwise keep Wait from returning.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	// With a root, the kernel changes root before the working folder and the program are looked
+	// up, so both are paths inside it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, Chroot: root}
 	cmd.WaitDelay = 2 * time.Second
 	begin := time.Now()
 	if err := cmd.Start(); err != nil {

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -150,6 +152,9 @@ func TestStartRefusesBadInput(t *testing.T) {
 		{"managed instances mode", bootstrap, Options{Env: map[string]string{"AWS_LAMBDA_MAX_CONCURRENCY": "4"}}, "not supported"},
 		{"bad variable", bootstrap, Options{Env: map[string]string{"A=B": "c"}}, "not valid"},
 		{"negative timeout", bootstrap, Options{Timeout: -time.Second}, "negative"},
+		{"root without the emulator's path", "/var/task/bootstrap", Options{Root: t.TempDir()}, "needs Binary"},
+		{"relative paths in a root", "bootstrap", Options{Root: t.TempDir(), Binary: "/tmp/aws-lambda-rie"}, "absolute paths inside it"},
+		{"emulator not in the root", "/var/task/bootstrap", Options{Root: t.TempDir(), Binary: "/tmp/aws-lambda-rie"}, "emulator \"/tmp/aws-lambda-rie\" is not an executable file in"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -162,5 +167,26 @@ func TestStartRefusesBadInput(t *testing.T) {
 				t.Errorf("error %q does not say %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestRootGetsTheImagePath: a function in a root filesystem gets the image's PATH, not this
+// machine's, unless its environment names one.
+func TestRootGetsTheImagePath(t *testing.T) {
+	for _, tc := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{Root: "/some/root"}, "PATH=" + ImagePath},
+		{Options{Root: "/some/root", Env: map[string]string{"PATH": "/opt/bin"}}, "PATH=/opt/bin"},
+		{Options{}, "PATH=" + os.Getenv("PATH")},
+	} {
+		env, err := functionEnv(tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(env, tc.want) {
+			t.Errorf("root %q: environment %v lacks %s", tc.opts.Root, env, tc.want)
+		}
 	}
 }

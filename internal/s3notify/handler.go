@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,6 +27,11 @@ type Options struct {
 	// dropped, as S3 sends nothing for event types no configuration asks for (the S3 path tags
 	// objects, which must not trigger it again).
 	EventTypes []string
+	// Buckets, when set, are the only buckets whose events are delivered: S3 notifies only for
+	// a bucket with a notification configuration, and versitygw posts every bucket's events to
+	// its one webhook. The others are acknowledged and dropped (the state bucket's records must
+	// not trigger the S3 path).
+	Buckets []string
 	// Logger receives one line per notification; nil discards.
 	Logger *slog.Logger
 	// DeliverTimeout bounds each Deliver call; zero means 30 s. Delivery does not stop when
@@ -40,6 +46,7 @@ const maxBody = 1 << 20
 type Handler struct {
 	deliver Deliver
 	types   []string
+	buckets []string
 	log     *slog.Logger
 	timeout time.Duration
 }
@@ -47,7 +54,7 @@ type Handler struct {
 // NewHandler returns a handler that converts each notification with Convert and passes each
 // selected event to deliver.
 func NewHandler(deliver Deliver, opts Options) *Handler {
-	h := &Handler{deliver: deliver, types: opts.EventTypes, log: opts.Logger, timeout: opts.DeliverTimeout}
+	h := &Handler{deliver: deliver, types: opts.EventTypes, buckets: opts.Buckets, log: opts.Logger, timeout: opts.DeliverTimeout}
 	if len(h.types) == 0 {
 		h.types = []string{"ObjectCreated:*"}
 	}
@@ -119,7 +126,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"event", rec.EventName, "bucket", rec.S3.Bucket.Name, "key", rec.S3.Object.URLDecodedKey,
 			"sequencer", rec.S3.Object.Sequencer, "s3_request_id", rec.ResponseElements["x-amz-request-id"],
 		}
-		if !h.Selected(rec.EventName) {
+		if !h.Selected(rec.EventName) || (len(h.buckets) > 0 && !slices.Contains(h.buckets, rec.S3.Bucket.Name)) {
 			h.log.Debug("s3 notification not selected", attrs...)
 			continue
 		}

@@ -113,6 +113,30 @@ func (c *collector) await(t *testing.T, n int) {
 
 // TestRealVersitygwNotifications puts objects into a real versitygw whose webhook is this
 // handler and checks the S3 events that come out.
+// TestHandlerDeliversOnlyItsBuckets: versitygw posts every bucket's events to its one webhook;
+// with Buckets set, only theirs reach the queue (S3 notifies only for a configured bucket).
+func TestHandlerDeliversOnlyItsBuckets(t *testing.T) {
+	in := func(bucket string) []byte {
+		return versitygwRecord(func(r map[string]any) {
+			b := r["s3"].(map[string]any)["bucket"].(map[string]any)
+			b["name"], b["arn"] = bucket, "arn:aws:s3:::/"+bucket+"/a b.jpg"
+		})
+	}
+	for _, c := range []struct {
+		buckets []string
+		bucket  string
+		want    int
+	}{{nil, "photos-state", 1}, {[]string{"photos"}, "photos", 1}, {[]string{"photos"}, "photos-state", 0}, {[]string{"a", "photos-state"}, "photos-state", 1}} {
+		n := 0
+		h := NewHandler(func(context.Context, events.S3Event) error { n++; return nil }, Options{Buckets: c.buckets})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/events", bytes.NewReader(in(c.bucket))))
+		if rec.Code != http.StatusNoContent || n != c.want {
+			t.Errorf("buckets %v, event of %s: %d, %d delivered; want %d", c.buckets, c.bucket, rec.Code, n, c.want)
+		}
+	}
+}
+
 func TestRealVersitygwNotifications(t *testing.T) {
 	col := &collector{events: map[string][]events.S3Event{}, arrive: make(chan struct{}, 64)}
 	handler := NewHandler(col.deliver, Options{EventTypes: []string{"ObjectCreated:*", "ObjectRemoved:*"}})

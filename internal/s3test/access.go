@@ -10,14 +10,15 @@ import (
 
 // Request is one line of the server's access log: an S3 request as the server saw it.
 type Request struct {
-	Operation string // e.g. s3_GetObject, s3_PutObjectTagging
-	Bucket    string
-	Key       string // "" for a bucket request
+	Operation string // versitygw's action name: s3_GetObject, s3_PutObjectTagging, …
+	Bucket    string // "" for a request that names none
+	Key       string // as the log writes it; "" for a bucket request
 	Status    int
 }
 
 // Requests reads the access log (Options.AccessLog): every request the server has answered so
-// far, in order. versitygw writes S3's server access log format, whose first fields are the
+// far, in order. The log is written after the answer: a caller that counts a request it has
+// just made may have to read again. versitygw writes S3's server access log format, whose first fields are the
 // bucket owner, the bucket, the time in brackets (two fields), the remote address, the requester,
 // the request id, the operation, the key and the request URI (three fields: method, path,
 // protocol), then the HTTP status; a field with no value is "-".

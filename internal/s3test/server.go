@@ -11,6 +11,11 @@
 //   - with an event webhook URL, versitygw POSTs a test event when it starts and refuses to start
 //     when nothing listens there: start the receiver first. Events are sent in the background
 //     with a 3 s timeout and never retried (see package s3notify for their shape).
+//   - conditional PutObject is enforced as S3 does: If-None-Match: * and If-Match answer 412
+//     PreconditionFailed, If-Match on a missing key 404 NoSuchKey; the condition is evaluated
+//     under a per-key lock, so of two writers with the same condition one wins.
+//   - with --access-log (Options.AccessLog) it writes one S3-style access log line per request
+//     answered, with the bucket and the operation (s3_GetObject, s3_PutObject, …): Requests.
 package s3test
 
 import (
@@ -52,9 +57,8 @@ type Options struct {
 	// Versioning lets buckets have versioning enabled (PutBucketVersioning); versitygw keeps
 	// old versions in a separate folder that only exists when this is set.
 	Versioning bool
-	// AccessLog makes the server write an access log, one line per request in S3's server access
-	// log format (--access-log), which Requests reads: the S3 requests a piece of code makes,
-	// counted at the server.
+	// AccessLog has versitygw write its server access log, one line per request it answered,
+	// which Requests reads: requests counted at the server, not by the client.
 	AccessLog bool
 	// Binary overrides the executable's path; empty means Binary().
 	Binary string

@@ -277,3 +277,116 @@ func apiErrorCode(err error) string {
 	}
 	return ""
 }
+
+// TestConditionalWrites: versitygw enforces If-None-Match: * and If-Match on PutObject as S3
+// does (412 PreconditionFailed; 404 NoSuchKey for If-Match on a missing key), which the photo
+// records rely on (internal/photostate). It evaluates them under a per-key lock, so of two
+// writers with the same condition exactly one succeeds.
+func TestConditionalWrites(t *testing.T) {
+	srv := MustStart(t, Options{})
+	ctx := context.Background()
+	client := srv.Client()
+	const bucket = "state"
+	if err := srv.CreateBucket(ctx, bucket); err != nil {
+		t.Fatal(err)
+	}
+	put := func(key, body string, ifMatch, ifNoneMatch *string) (string, int) {
+		out, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key),
+			Body: strings.NewReader(body), IfMatch: ifMatch, IfNoneMatch: ifNoneMatch})
+		if err != nil {
+			var re interface{ HTTPStatusCode() int }
+			if !errors.As(err, &re) {
+				t.Fatalf("put %s: %v", key, err)
+			}
+			return "", re.HTTPStatusCode()
+		}
+		return aws.ToString(out.ETag), http.StatusOK
+	}
+	first, status := put("r", "one", nil, aws.String("*"))
+	if status != http.StatusOK || first == "" {
+		t.Fatalf("create with If-None-Match *: %d", status)
+	}
+	if _, status := put("r", "two", nil, aws.String("*")); status != http.StatusPreconditionFailed {
+		t.Errorf("If-None-Match * on an existing key: %d, want 412", status)
+	}
+	if _, status := put("r", "two", aws.String(`"0123456789abcdef0123456789abcdef"`), nil); status != http.StatusPreconditionFailed {
+		t.Errorf("If-Match another ETag: %d, want 412", status)
+	}
+	second, status := put("r", "two", aws.String(first), nil)
+	if status != http.StatusOK || second == first {
+		t.Fatalf("If-Match the current ETag: %d, ETag %s after %s", status, second, first)
+	}
+	if _, status := put("r", "three", aws.String(first), nil); status != http.StatusPreconditionFailed {
+		t.Errorf("If-Match a replaced ETag: %d, want 412", status)
+	}
+	if _, status := put("missing", "x", aws.String(first), nil); status != http.StatusNotFound {
+		t.Errorf("If-Match on a missing key: %d, want 404", status)
+	}
+	// Racing writers with the same condition: one wins.
+	wins := make(chan int, 8)
+	for i := range 8 {
+		go func() {
+			_, status := put("r", fmt.Sprintf("racer %d", i), aws.String(second), nil)
+			wins <- status
+		}()
+	}
+	ok := 0
+	for range 8 {
+		if <-wins == http.StatusOK {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d of 8 writers If-Match the same ETag succeeded, want 1", ok)
+	}
+}
+
+// TestAccessLogCountsRequests: with AccessLog, every request the server answered is counted by
+// bucket and operation, failed ones included.
+func TestAccessLogCountsRequests(t *testing.T) {
+	srv := MustStart(t, Options{AccessLog: true})
+	ctx := context.Background()
+	client := srv.Client()
+	for _, b := range []string{"a", "b"} {
+		if err := srv.CreateBucket(ctx, b+"-bucket"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("a-bucket"), Key: aws.String("k 1"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"k 1", "missing"} {
+		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("a-bucket"), Key: aws.String(k)})
+		if err == nil {
+			out.Body.Close()
+		}
+	}
+	if _, err := client.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("b-bucket"), Key: aws.String("k"), Body: strings.NewReader("x")}); err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		reqs, err := srv.Requests()
+		if err != nil {
+			t.Fatal(err)
+		}
+		count = map[string]int{}
+		for _, r := range reqs {
+			count[r.Bucket+" "+r.Operation]++
+		}
+		if count["b-bucket s3_PutObject"] == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // the log is written after the answer
+	}
+	want := map[string]int{"a-bucket s3_CreateBucket": 1, "b-bucket s3_CreateBucket": 1, "a-bucket s3_PutObject": 1, "a-bucket s3_GetObject": 2, "b-bucket s3_PutObject": 1}
+	for k, n := range want {
+		if count[k] != n {
+			t.Errorf("%s: %d, want %d (all: %v)", k, count[k], n, count)
+		}
+	}
+	if _, err := MustStart(t, Options{}).Requests(); err == nil {
+		t.Error("Requests without an access log succeeded")
+	}
+}

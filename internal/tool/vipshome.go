@@ -13,8 +13,8 @@ import (
 //
 // Why: Debian's libvips loads every module it ships at start-up (ImageMagick, poppler,
 // OpenSlide, JPEG XL, HEIF), which costs start-up time and puts parsers we never allow in the
-// process. The Lambda image builds libvips with the HEIF module only; pointing VIPSHOME here
-// gives a local process the same set. libvips looks for modules in
+// process. The Lambda image ships the same Debian libvips with the HEIF module only
+// (image/install.sh deletes the others); pointing VIPSHOME here gives a local process that set. libvips looks for modules in
 // $VIPSHOME/<basename of its libdir>/vips-modules-MAJOR.MINOR.
 func VipsHome(dir string, modules ...string) (string, error) {
 	libdir, err := pkgConfig("--variable=libdir")

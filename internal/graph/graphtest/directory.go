@@ -213,3 +213,40 @@ func (d *directory) matches(tenant string) bool {
 	}
 	return false
 }
+
+// canonical resolves a target path (users/{id|upn}[/contacts/{id} | /contactfolders/{f}/contacts/{id}]
+// or groups/{id}) to the canonical path photos are kept under, as the request routes do: object
+// ids, contacts without their folder.
+func (d *directory) canonical(target string) (string, error) {
+	segs := strings.Split(strings.Trim(target, "/"), "/")
+	switch {
+	case len(segs) == 2 && strings.EqualFold(segs[0], "groups"):
+		g := d.groups[strings.ToLower(segs[1])]
+		if g == nil {
+			return "", fmt.Errorf("no group %q", segs[1])
+		}
+		return "groups/" + g.ID, nil
+	case len(segs) >= 2 && strings.EqualFold(segs[0], "users"):
+		u := d.user(segs[1])
+		if u == nil {
+			return "", fmt.Errorf("no user %q", segs[1])
+		}
+		var folder, contact string
+		switch rest := segs[2:]; {
+		case len(rest) == 0:
+			return "users/" + u.ID, nil
+		case len(rest) == 2 && strings.EqualFold(rest[0], "contacts"):
+			contact = rest[1]
+		case len(rest) == 4 && strings.EqualFold(rest[0], "contactfolders") && strings.EqualFold(rest[2], "contacts"):
+			folder, contact = rest[1], rest[3]
+		default:
+			return "", fmt.Errorf("not a photo owner's path")
+		}
+		c := d.contacts[strings.ToLower(u.ID)+"\x00"+contact]
+		if c == nil || (folder != "" && c.FolderID != folder) {
+			return "", fmt.Errorf("no contact %q of user %q", contact, u.ID)
+		}
+		return "users/" + u.ID + "/contacts/" + c.ID, nil
+	}
+	return "", fmt.Errorf("not a photo owner's path")
+}

@@ -47,7 +47,9 @@
 //     an image…"; width under 48 px 400 ValidationWidthTooSmall (height: ValidationHeightTooSmall,
 //     inferred by symmetry). JPEG, PNG, GIF and BMP are recognised from their headers.
 //   - GET …/photo/$value: the stored bytes; GET …/photo: metadata with @odata.mediaEtag and the
-//     largest of Graph's sizes (48…648) not larger than the photo.
+//     largest of Graph's sizes (48…648) not larger than the photo. The media ETag is an opaque
+//     version, as Graph's is: every write gives a new one, the same bytes written twice included,
+//     and no two writes of one emulator share one.
 //   - DELETE …/photo/$value: users and groups; 405 for contacts (Graph supports neither).
 //   - 404s: unknown user or group Request_ResourceNotFound; unknown contact or folder
 //     ErrorItemNotFound; no photo ImageNotFound (contacts: ErrorItemNotFound).
@@ -70,7 +72,8 @@
 // client does not follow it), a connection reset, or latency; AddRandomFault fails
 // a share of requests from a seeded source. Requests returns the request log (method, path,
 // status, content types, encoding, bytes, client-request-id, request-id, time); Photo reads a
-// stored photo; RevokeTokens, SetAppSecrets and Options.Now drive token expiry and rotation.
+// stored photo; SetPhoto changes one "from outside", as a person does in Outlook or Teams (a new
+// media ETag, and nothing in the request log); RevokeTokens, SetAppSecrets and Options.Now drive token expiry and rotation.
 // GET /gallery is an HTML page of the stored photos per tenant and target, with size and when
 // each changed; the images come from /gallery/photo, with no external assets.
 package graphtest

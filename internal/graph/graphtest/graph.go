@@ -3,7 +3,6 @@ package graphtest
 import (
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"mime"
 	"net/http"
@@ -321,15 +320,43 @@ func (e *emulator) photoWrite(g *graphReq, obj photoObject) {
 		g.fail(e, http.StatusNotFound, "ErrorNonExistentMailbox", "The SMTP address has no mailbox associated with it.")
 		return
 	}
+	e.store(obj.key, obj.path, data, info)
+	g.w.WriteHeader(http.StatusOK)
+}
+
+// store keeps a photo as the object's current one, with a new media ETag.
+func (e *emulator) store(key, path string, data []byte, info imageInfo) PhotoInfo {
 	now := e.now()
 	e.mu.Lock()
-	e.photos[obj.key] = &photo{
-		key: obj.key, tenant: strings.SplitN(obj.key, "|", 2)[0], target: obj.path, data: data,
+	defer e.mu.Unlock()
+	p := &photo{
+		key: key, tenant: strings.SplitN(key, "|", 2)[0], target: path, data: data,
 		width: info.width, height: info.height, contentType: info.contentType,
-		etag: fmt.Sprintf("\"%08X\"", crc32.ChecksumIEEE(data)), updated: now,
+		etag: e.nextETag(), updated: now,
 	}
-	e.mu.Unlock()
-	g.w.WriteHeader(http.StatusOK)
+	e.photos[key] = p
+	return p.info()
+}
+
+// nextETag is the media ETag of the next stored photo. Graph's @odata.mediaEtag is an opaque
+// version ("BA09D118" in profilephoto-get's example): it changes with every write, even of the
+// same bytes, and says nothing about the content. The emulator numbers its writes and scrambles
+// the number with a bijection of 32-bit integers keyed per emulator, so no two writes of one
+// emulator share an ETag and no test can predict one or derive it from the bytes. Callers hold
+// e.mu.
+func (e *emulator) nextETag() string {
+	e.writes++
+	x := e.writes ^ e.etagKey
+	x *= 0x9E3779B1 // odd: multiplication modulo 2^32 is a bijection
+	x ^= x >> 16
+	x *= 0x85EBCA6B
+	x ^= x >> 13
+	return fmt.Sprintf("\"%08X\"", x)
+}
+
+func (p *photo) info() PhotoInfo {
+	return PhotoInfo{Tenant: p.tenant, Target: p.target, Data: append([]byte(nil), p.data...), Width: p.width, Height: p.height,
+		ContentType: p.contentType, ETag: p.etag, Updated: p.updated}
 }
 
 func contentTypeAccepted(types []string) bool {
@@ -453,8 +480,28 @@ func (s *Server) Photo(tenantID, target string) (PhotoInfo, bool) {
 	if p == nil {
 		return PhotoInfo{}, false
 	}
-	return PhotoInfo{Tenant: p.tenant, Target: p.target, Data: append([]byte(nil), p.data...), Width: p.width, Height: p.height,
-		ContentType: p.contentType, ETag: p.etag, Updated: p.updated}, true
+	return p.info(), true
+}
+
+// SetPhoto changes a photo "from outside", as a person does in Outlook or Teams or an admin in
+// the Microsoft 365 admin center: no request reaches the emulator's log, no token or fault is
+// involved, and the photo gets a new media ETag like any write. target is users/{id|upn},
+// groups/{id}, users/{id|upn}/contacts/{id} or users/{id|upn}/contactfolders/{folderId}/contacts/{id};
+// data is a JPEG, PNG, GIF or BMP of at least 48×48 pixels.
+func (s *Server) SetPhoto(tenantID, target string, data []byte) (PhotoInfo, error) {
+	d := s.emu.directory(tenantID)
+	if d == nil {
+		return PhotoInfo{}, fmt.Errorf("graphtest: unknown tenant %q", tenantID)
+	}
+	path, err := d.canonical(target)
+	if err != nil {
+		return PhotoInfo{}, fmt.Errorf("graphtest: set photo of %q: %w", target, err)
+	}
+	info, err := sniffImage(data)
+	if err != nil || info.width < MinPhotoSide || info.height < MinPhotoSide {
+		return PhotoInfo{}, fmt.Errorf("graphtest: set photo of %q: want an image of at least %dx%d pixels", target, MinPhotoSide, MinPhotoSide)
+	}
+	return s.emu.store(d.tenant.ID+"|"+path, path, append([]byte(nil), data...), info), nil
 }
 
 // SetAppSecrets replaces an app's client secrets, as a rotation in Entra would.

@@ -812,3 +812,129 @@ func FuzzSniffImage(f *testing.F) {
 		_, _ = sniffImage(b) // must not panic on any input
 	})
 }
+
+// TestMediaETagIsAVersion: every write gives a new @odata.mediaEtag, the same bytes written
+// again included, as Graph's opaque version does; metadata and $value carry the current one.
+func TestMediaETagIsAVersion(t *testing.T) {
+	f := newFixture(t)
+	tok := f.token(t, clientID)
+	path := "/v1.0/users/" + aliceID + "/photo"
+	meta := func() string {
+		t.Helper()
+		r := f.do(t, "GET", path, nil, bearer(tok))
+		var m struct {
+			ETag string `json:"@odata.mediaEtag"`
+		}
+		if err := json.Unmarshal(r.body, &m); err != nil || r.status != 200 || m.ETag == "" {
+			t.Fatalf("meta: %d %s", r.status, r.body)
+		}
+		return m.ETag
+	}
+	jpg := JPEG(100, 100)
+	seen := map[string]bool{}
+	for i := range 3 {
+		if r := f.do(t, "PUT", path+"/$value", jpg, bearer(tok, "Content-Type", "image/jpeg")); r.status != 200 {
+			t.Fatalf("put %d: %d %s", i, r.status, r.body)
+		}
+		e := meta()
+		if seen[e] {
+			t.Fatalf("write %d of the same bytes kept ETag %s", i, e)
+		}
+		seen[e] = true
+		if len(e) != 10 || e[0] != '"' || e[9] != '"' {
+			t.Errorf("ETag %s: want Graph's shape, eight hex digits in quotes", e)
+		}
+		if r := f.do(t, "GET", path+"/$value", nil, bearer(tok)); r.header.Get("ETag") != e {
+			t.Errorf("$value ETag %q, metadata %q", r.header.Get("ETag"), e)
+		}
+		if info, _ := f.srv.Photo(tenantID, "users/"+aliceID); info.ETag != e {
+			t.Errorf("Photo().ETag %q, metadata %q", info.ETag, e)
+		}
+	}
+	// Another emulator numbers its writes too, but its ETags are not the same sequence.
+	other := New(Options{Tenants: []Tenant{{ID: tenantID, Users: []User{{ID: aliceID}}}}})
+	defer other.Close()
+	o, err := other.SetPhoto(tenantID, "users/"+aliceID, jpg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := json.Marshal(seen)
+	if seen[o.ETag] {
+		t.Errorf("a second emulator's first ETag %s is one of the first's %s", o.ETag, first)
+	}
+}
+
+// TestSetPhotoFromOutside: a photo changed as in Outlook is what Graph then serves, with a new
+// ETag, and leaves no request in the log (tests count the writes that reached Graph).
+func TestSetPhotoFromOutside(t *testing.T) {
+	f := newFixture(t)
+	tok := f.token(t, clientID)
+	if r := f.do(t, "PUT", "/v1.0/users/"+aliceID+"/photo/$value", JPEG(64, 64), bearer(tok, "Content-Type", "image/jpeg")); r.status != 200 {
+		t.Fatalf("put: %d", r.status)
+	}
+	before, _ := f.srv.Photo(tenantID, "users/"+aliceID)
+	f.srv.ResetRequests()
+	outside := JPEG(200, 120)
+	for _, c := range []struct{ target, want string }{
+		{"users/alice@contoso.com", "users/" + aliceID},
+		{"users/" + aliceID + "/contactfolders/F1/contacts/C2", "users/" + aliceID + "/contacts/C2"},
+		{"users/" + aliceID + "/contacts/C1", "users/" + aliceID + "/contacts/C1"},
+		{"groups/" + strings.ToUpper(unified), "groups/" + unified},
+	} {
+		info, err := f.srv.SetPhoto(tenantID, c.target, outside)
+		if err != nil {
+			t.Fatalf("%s: %v", c.target, err)
+		}
+		got, ok := f.srv.Photo(tenantID, c.want)
+		if !ok || info.Target != c.want || !bytes.Equal(got.Data, outside) || got.ETag != info.ETag || got.Width != 200 || got.Height != 120 {
+			t.Errorf("%s: stored %+v, Photo(%s) %v", c.target, info.Target, c.want, ok)
+		}
+	}
+	after, _ := f.srv.Photo(tenantID, "users/"+aliceID)
+	if after.ETag == before.ETag {
+		t.Errorf("ETag %s unchanged by an outside change", after.ETag)
+	}
+	r := f.do(t, "GET", "/v1.0/users/"+aliceID+"/photo/$value", nil, bearer(tok))
+	if !bytes.Equal(r.body, outside) || r.header.Get("ETag") != after.ETag {
+		t.Errorf("Graph serves %d bytes with ETag %s after the outside change", len(r.body), r.header.Get("ETag"))
+	}
+	if n := len(f.srv.Requests()); n != 1 {
+		t.Errorf("%d requests logged; want only the GET (an outside change is no request)", n)
+	}
+	for _, c := range []struct{ target string }{
+		{"users/nobody@contoso.com"}, {"groups/" + aliceID}, {"users/" + aliceID + "/contacts/C9"},
+		{"users/" + aliceID + "/contactfolders/F9/contacts/C2"}, {"teams/x"}, {"users/" + aliceID + "/photo"},
+	} {
+		if _, err := f.srv.SetPhoto(tenantID, c.target, outside); err == nil {
+			t.Errorf("%s: set", c.target)
+		}
+	}
+	if _, err := f.srv.SetPhoto(tenantID, "users/"+aliceID, JPEG(20, 20)); err == nil {
+		t.Error("a 20×20 photo was set")
+	}
+	if _, err := f.srv.SetPhoto(tenantID, "users/"+aliceID, []byte("%PDF-1.7")); err == nil {
+		t.Error("a PDF was set")
+	}
+	if _, err := f.srv.SetPhoto("contoso.example", "users/"+aliceID, outside); err == nil {
+		t.Error("a photo was set in an unknown tenant")
+	}
+}
+
+// TestETagsNeverRepeat: the scrambled numbering is a bijection, so thousands of writes give
+// thousands of ETags.
+func TestETagsNeverRepeat(t *testing.T) {
+	srv := New(Options{Tenants: []Tenant{{ID: tenantID, Users: []User{{ID: aliceID}}}}})
+	defer srv.Close()
+	jpg := JPEG(48, 48)
+	seen := map[string]bool{}
+	for i := range 5000 {
+		info, err := srv.SetPhoto(tenantID, "users/"+aliceID, jpg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[info.ETag] {
+			t.Fatalf("write %d repeated ETag %s", i, info.ETag)
+		}
+		seen[info.ETag] = true
+	}
+}

@@ -254,7 +254,9 @@ type emulator struct {
 	faults   []*faultRule
 	chance   []*chanceFault
 	rng      *mrand.Rand
-	seq      int // request sequence, for fault rules
+	seq      int    // request sequence, for fault rules
+	writes   uint32 // photos stored, numbering their media ETags
+	etagKey  uint32 // scrambles the numbers into opaque ETags (nextETag)
 }
 
 type photo struct {
@@ -296,6 +298,7 @@ func newEmulator(opts Options) (*emulator, error) {
 		seed = 1
 	}
 	e.rng = mrand.New(mrand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	e.etagKey = mrand.Uint32()
 	seen := map[string]bool{}
 	for _, t := range opts.Tenants {
 		d, err := newDirectory(t)

@@ -33,6 +33,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/graphphoto/graphphoto/internal/config"
 	"github.com/graphphoto/graphphoto/internal/devstack"
 	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
@@ -460,7 +461,7 @@ func (r *report) stack(ctx context.Context, n int) {
 			return
 		}
 		_, err = st.S3.Client().PutObject(sctx, &s3.PutObjectInput{Bucket: aws.String(devstack.Bucket), Key: aws.String(key),
-			Body: bytes.NewReader(src), Metadata: map[string]string{"graph-target": "users/" + people[i].UPN}})
+			Body: bytes.NewReader(src), Metadata: map[string]string{config.DefaultTargetMetadataKey: "users/" + people[i].UPN}})
 		if err != nil {
 			r.skip(section, err)
 			return

@@ -18,6 +18,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/graphphoto/graphphoto/internal/uuid"
 )
 
 // Lambda adapts an http.Handler to API Gateway HTTP API payload 2.0 events: the request is
@@ -71,7 +73,7 @@ func (l *Lambda) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) e
 	if l.apiID != "" && ev.RequestContext.APIID != l.apiID {
 		id := RequestIDFromContext(requestContext(ctx, ev))
 		if id == "" {
-			id = newRequestID()
+			id = uuid.New()
 		}
 		e := &Error{why: ReasonWrongAPI,
 			Message: "this function answers only the HTTP API it is deployed behind"}
@@ -85,7 +87,7 @@ func (l *Lambda) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) e
 	if err != nil {
 		id := RequestIDFromContext(requestContext(ctx, ev))
 		if id == "" {
-			id = newRequestID()
+			id = uuid.New()
 		}
 		e := &Error{why: ReasonBadBody, Message: "the request could not be read"}
 		rw.Header().Set("request-id", id)

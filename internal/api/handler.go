@@ -17,8 +17,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +32,7 @@ import (
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/photo"
 	"github.com/graphphoto/graphphoto/internal/reason"
+	"github.com/graphphoto/graphphoto/internal/uuid"
 )
 
 // DefaultMaxInlineBytes is the largest body PUT/PATCH take. Lambda's synchronous request
@@ -156,7 +155,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := h.now()
 	x := &exchange{w: w, r: r, requestID: RequestIDFromContext(r.Context()), clientRequestID: clientRequestID(r)}
 	if x.requestID == "" {
-		x.requestID = newRequestID()
+		x.requestID = uuid.New()
 	}
 	w.Header().Set("request-id", x.requestID)
 	if x.clientRequestID != "" {
@@ -462,16 +461,6 @@ func clientRequestID(r *http.Request) string {
 		}
 	}
 	return v
-}
-
-// newRequestID is a random GUID, for requests that arrive without API Gateway's id.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	s := hex.EncodeToString(b[:])
-	return s[:8] + "-" + s[8:12] + "-" + s[12:16] + "-" + s[16:20] + "-" + s[20:]
 }
 
 func clip(s string, n int) string {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -28,6 +27,7 @@ import (
 	"github.com/graphphoto/graphphoto/internal/onupload"
 	"github.com/graphphoto/graphphoto/internal/photo"
 	"github.com/graphphoto/graphphoto/internal/photostate"
+	"github.com/graphphoto/graphphoto/internal/stress"
 )
 
 // Each check returns every problem it finds; TestDeployment runs them all on the repository's
@@ -1061,19 +1061,11 @@ func checkFunctionGrants(p *project) []error {
 
 // ---- S3 → SQS → onupload -----------------------------------------------------------------
 
-// The arithmetic behind MaximumConcurrency and ApiThrottleRate (README "Deploy"; Graph's limits
-// from docs/graph-photo-api.md#write-quotas).
-const (
-	graphWritesPerWindow = 3000 // strictest documented write quota that may apply: per app and tenant…
-	graphWindowSeconds   = 150  // …per 2 min 30 s
-	fastestPhotoSeconds  = 0.5  // one photo end to end at best: S3 ~50 ms, normalise ~65 ms, Graph PUT ~350 ms
-	s3PathShare          = 0.5  // the S3 path's share of the quota; the API and retries get the rest
-)
-
+// derivedLimits is the arithmetic behind MaximumConcurrency and ApiThrottleRate (README "Deploy";
+// Graph's limits from docs/graph-photo-api.md#write-quotas), as internal/stress states it: the
+// S3 path's half of the quota at one photo per instance every 0.5 s, and the API's half.
 func derivedLimits() (maxConcurrency, apiRate int) {
-	quota := float64(graphWritesPerWindow) / graphWindowSeconds // 20 writes/s
-	perInstance := 1 / fastestPhotoSeconds                      // 2 writes/s: one photo at a time
-	return int(math.Floor(quota * s3PathShare / perInstance)), int(math.Floor(quota * (1 - s3PathShare)))
+	return stress.MaximumConcurrency(stress.S3Rate(), stress.ReferencePhotoTime), int(stress.APIRate())
 }
 
 // checkQueue: the bucket notifies a queue whose policy admits only that bucket of this account;

@@ -15,6 +15,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/graphphoto/graphphoto/internal/config"
 )
 
 // Row is one line of the demo's table.
@@ -56,7 +58,7 @@ func (st *Stack) Demo(ctx context.Context) ([]Row, error) {
 	for _, u := range uploads {
 		in := &s3.PutObjectInput{Bucket: aws.String(Bucket), Key: aws.String(u.key), Body: bytes.NewReader(byName[u.sample].Data)}
 		if u.metadata {
-			in.Metadata = map[string]string{"graph-target": u.target}
+			in.Metadata = map[string]string{config.DefaultTargetMetadataKey: u.target}
 		}
 		if _, err := s3c.PutObject(ctx, in); err != nil {
 			return nil, fmt.Errorf("demo: put %s: %w", u.key, err)

@@ -3,7 +3,6 @@ package graph
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/graphphoto/graphphoto/internal/uuid"
 )
 
 // Clock is the time source of the client's retry loop; tests pass a fake one.
@@ -321,7 +322,7 @@ func (c *Client) backoffCap(n int) time.Duration {
 
 // send makes one HTTP attempt, filling res; a non-2xx answer becomes an *Error.
 func (c *Client) send(ctx context.Context, op string, t Target, tok string, res *Result, body []byte, attempt int) ([]byte, error) {
-	crid := newGUID()
+	crid := uuid.New()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -375,13 +376,4 @@ func (c *Client) send(ctx context.Context, op string, t Target, tok string, res 
 		return data, nil
 	}
 	return nil, parseGraphError(op, t, resp, data, crid, c.opts.Clock.Now())
-}
-
-// newGUID is a random (version 4) UUID for client-request-id.
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }

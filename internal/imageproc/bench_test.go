@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/graphphoto/graphphoto/internal/imageproc/imageproctest"
 )
 
 // timedCorpus is the corpus files that decode, as the benchmarks time them.
@@ -150,11 +152,11 @@ func TestLargeJPEGPeakMemory(t *testing.T) {
 		return
 	}
 	dir := t.TempDir()
-	baseline, err := synthLargeJPEG(12000, 8333, false)
+	baseline, err := imageproctest.SynthJPEG(12000, 8333, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	small, err := synthLargeJPEG(600, 600, false)
+	small, err := imageproctest.SynthJPEG(600, 600, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +172,7 @@ func TestLargeJPEGPeakMemory(t *testing.T) {
 		t.Errorf("peak RSS %d MB for a 100 MP baseline JPEG; want ≤ 64 MB", large>>20)
 	}
 
-	progressive, err := synthLargeJPEG(12000, 8333, true)
+	progressive, err := imageproctest.SynthJPEG(12000, 8333, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,4 +201,11 @@ func procStatus(t testing.TB, field string) int64 {
 	}
 	t.Fatalf("%s not in /proc/self/status", field)
 	return 0
+}
+
+// thumbnailReference is libvips' own thumbnail of src with opts' size, crop and quality: the
+// benchmarks' reference row.
+func thumbnailReference(src []byte, opts Options) ([]byte, error) {
+	opts = opts.WithDefaults()
+	return imageproctest.Thumbnail(src, opts.Size, opts.Crop.String(), opts.Quality)
 }

@@ -7,6 +7,8 @@ import (
 	"image/jpeg"
 	"math"
 	"testing"
+
+	"github.com/graphphoto/graphphoto/internal/imageproc/imageproctest"
 )
 
 // The colour tests check the pipeline against renderings it does not share code with: for RGB
@@ -68,7 +70,7 @@ func prophotoToSRGB(rgb [3]float64) [3]float64 {
 // applied to every raw device pixel of src (scaled to 0..1 by full).
 func diffToFormula(t *testing.T, src []byte, out image.Image, full float64, formula func([3]float64) [3]float64) float64 {
 	t.Helper()
-	raw, err := rawDevice(context.Background(), src)
+	raw, err := imageproctest.RawDevice(src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,11 +131,11 @@ func TestColourCMYK(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := checkCleanBaselineJPEG(t, p.JPEG)
-			embedded, err := referenceRender(context.Background(), src, "cmyk", true)
+			embedded, err := imageproctest.ReferenceRender(src, "cmyk", true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			builtin, err := referenceRender(context.Background(), src, "cmyk", false)
+			builtin, err := imageproctest.ReferenceRender(src, "cmyk", false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -149,7 +151,7 @@ func TestColourCMYK(t *testing.T) {
 	}
 }
 
-func diffToPixels(t *testing.T, out image.Image, ref pixels) float64 {
+func diffToPixels(t *testing.T, out image.Image, ref imageproctest.Raster) float64 {
 	t.Helper()
 	if out.Bounds().Dx() != ref.W || out.Bounds().Dy() != ref.H || ref.Bands < 3 {
 		t.Fatalf("output %v, reference %dx%dx%d", out.Bounds().Size(), ref.W, ref.H, ref.Bands)
@@ -180,11 +182,11 @@ func TestColourDisplayP3Photo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := bandMeans(context.Background(), src, true)
+			r, err := imageproctest.BandMeans(src, true)
 			if err != nil {
 				t.Fatal(err)
 			}
-			n, err := bandMeans(context.Background(), src, false)
+			n, err := imageproctest.BandMeans(src, false)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package imageproc
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"image"
@@ -168,4 +169,17 @@ func synthAlphaSquare(t testing.TB, size int, grey uint8) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// inspect runs the pipeline's first step alone: sniff, read the header, apply the limits, as
+// Normalise would refuse before decoding a pixel.
+func inspect(ctx context.Context, src []byte, opts Options) (Source, error) {
+	release, err := acquire(ctx)
+	if err != nil {
+		return Source{}, err
+	}
+	defer release()
+	j := &job{src: src, opts: opts.WithDefaults()}
+	err = j.inspect()
+	return j.source, err
 }

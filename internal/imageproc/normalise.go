@@ -93,20 +93,6 @@ func Normalise(ctx context.Context, src []byte, opts Options) (Photo, error) {
 	return j.photo, nil
 }
 
-// Inspect sniffs src and reads its header, refusing what Normalise would refuse before
-// decoding a pixel. It is cheap: no pixel data is decoded.
-func Inspect(ctx context.Context, src []byte, opts Options) (Source, error) {
-	opts = opts.WithDefaults()
-	release, err := acquire(ctx)
-	if err != nil {
-		return Source{}, err
-	}
-	defer release()
-	j := &job{src: src, opts: opts}
-	err = j.inspect()
-	return j.source, err
-}
-
 // acquire takes the process's libvips slot and pins the goroutine to its OS thread, because
 // libvips keeps per-thread state that vips_thread_shutdown must release on the same thread.
 func acquire(ctx context.Context) (func(), error) {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/graphphoto/graphphoto/internal/imageproc/imageproctest"
 	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
@@ -218,11 +219,11 @@ func TestNoLibvipsLeak(t *testing.T) {
 		}
 	}
 	pass()
-	before, _ := trackedMemory()
+	before, _ := imageproctest.TrackedMemory()
 	for range 5 {
 		pass()
 	}
-	if after, _ := trackedMemory(); after-before > 512<<10 {
+	if after, _ := imageproctest.TrackedMemory(); after-before > 512<<10 {
 		t.Errorf("libvips holds %d bytes more after five more passes", after-before)
 	}
 }

@@ -144,7 +144,7 @@ func TestWebPBudgets(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			budget := tt.size[0] * tt.size[1] * tt.divisor
-			src, err := Inspect(context.Background(), tt.src, Options{MaxPixels: budget})
+			src, err := inspect(context.Background(), tt.src, Options{MaxPixels: budget})
 			if err != nil || [2]int{src.Width, src.Height} != tt.size {
 				t.Fatalf("inspect: %v, %dx%d", err, src.Width, src.Height)
 			}

@@ -102,7 +102,7 @@ func FuzzSniff(f *testing.F) {
 		hostile.ANMF(0, 0, 64, 48, hostile.VP8LSolid(64, 48, color.NRGBA{R: 9, A: 255}))))
 	opts := Options{}.WithDefaults()
 	f.Fuzz(func(t *testing.T, b []byte) {
-		src, err := Inspect(context.Background(), b, opts)
+		src, err := inspect(context.Background(), b, opts)
 		if err != nil {
 			var e *Error
 			if !errors.As(err, &e) {

@@ -199,18 +199,3 @@ func (v *vipsImage) jpeg(quality int) ([]byte, error) {
 func threadDone() {
 	C.vips_thread_shutdown()
 }
-
-func referenceThumbnail(src []byte, size int, c Crop) (*vipsImage, error) {
-	var out *C.VipsImage
-	interesting := C.VIPS_INTERESTING_ATTENTION
-	switch c {
-	case CropCentre:
-		interesting = C.VIPS_INTERESTING_CENTRE
-	case CropNone:
-		interesting = C.VIPS_INTERESTING_NONE
-	}
-	if C.gp_thumbnail_reference(unsafe.Pointer(&src[0]), C.size_t(len(src)), C.int(size), C.int(interesting), &out) != 0 {
-		return nil, vipsError("thumbnail")
-	}
-	return &vipsImage{p: out}, nil
-}

@@ -29,31 +29,6 @@ static int imagetest_frame(const void *src, size_t len, int box, void **pix, siz
 	return r;
 }
 
-// w×h 8-bit pixels (bands 3: sRGB, 4: sRGB and alpha) written as suffix says (".webp[Q=75]").
-// With profile set, the pixels are first converted from sRGB to that ICC profile file, which
-// libvips then embeds unless the suffix says strip.
-static int imagetest_save(const void *pix, int w, int h, int bands, const char *profile, const char *suffix, void **buf, size_t *len) {
-	VipsImage *img, *t = NULL;
-	int r;
-	if (VIPS_INIT("imagetest"))
-		return -1;
-	img = vips_image_new_from_memory_copy(pix, (size_t) w * h * bands, w, h, bands, VIPS_FORMAT_UCHAR);
-	if (!img)
-		return -1;
-	img->Type = VIPS_INTERPRETATION_sRGB;
-	if (profile) {
-		r = vips_icc_transform(img, &t, profile, "input_profile", "srgb", "embedded", FALSE,
-			"intent", VIPS_INTENT_RELATIVE, NULL);
-		g_object_unref(img);
-		if (r)
-			return -1;
-		img = t;
-	}
-	r = vips_image_write_to_buffer(img, suffix, buf, len, NULL);
-	g_object_unref(img);
-	return r;
-}
-
 typedef struct {
 	int width, height, bands, ushort, cmyk, pages, interlaced;
 	size_t icc;
@@ -116,6 +91,8 @@ import (
 	"errors"
 	"strings"
 	"unsafe"
+
+	"github.com/graphphoto/graphphoto/internal/imageproc/imageproctest"
 )
 
 // vipsError takes libvips' error text for the call that just failed.
@@ -144,23 +121,7 @@ func frame(src []byte, box int) (pix []byte, w, h int, err error) {
 // suffix (libvips' ".ext[options]"); with profile (an ICC file) the pixels are converted to it
 // first.
 func save(pix []byte, w, h, bands int, profile, suffix string) ([]byte, error) {
-	if len(pix) != w*h*bands {
-		return nil, errors.New("imagetest: pixel buffer of the wrong size")
-	}
-	cs := C.CString(suffix)
-	defer C.free(unsafe.Pointer(cs))
-	var cp *C.char
-	if profile != "" {
-		cp = C.CString(profile)
-		defer C.free(unsafe.Pointer(cp))
-	}
-	var buf unsafe.Pointer
-	var n C.size_t
-	if C.imagetest_save(unsafe.Pointer(&pix[0]), C.int(w), C.int(h), C.int(bands), cp, cs, &buf, &n) != 0 {
-		return nil, vipsError("save " + suffix)
-	}
-	defer C.g_free(C.gpointer(buf))
-	return C.GoBytes(buf, C.int(n)), nil
+	return imageproctest.Encode(imageproctest.Pixels{Pix: pix, W: w, H: h, Bands: bands, Profile: profile}, suffix)
 }
 
 // Header is what libvips reads from a file's header.

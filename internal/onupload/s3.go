@@ -2,16 +2,14 @@ package onupload
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/graphphoto/graphphoto/internal/photo"
 	"github.com/graphphoto/graphphoto/internal/reason"
+	"github.com/graphphoto/graphphoto/internal/s3fault"
 )
 
 // S3 is the part of the S3 API the handler calls; *s3.Client implements it. IAM needs the same
@@ -70,34 +68,25 @@ func (e *S3Error) Reason() reason.Reason { return e.reason }
 // Transient reports whether the call may succeed later.
 func (e *S3Error) Transient() bool { return e.reason.Transient() }
 
-// classifyS3 decides whether an S3 failure is worth retrying: no answer, 5xx, throttling and a
-// spent deadline are; a missing object, a refusal and other 4xx are not.
+// classifyS3 decides whether an S3 failure is worth retrying (s3fault): no answer, 5xx,
+// throttling, a skewed clock and a spent deadline are; a missing object, a refusal and other 4xx
+// are not.
 func classifyS3(op string, err error) *S3Error {
-	e := &S3Error{Op: op, Err: err}
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) && re.Response != nil {
-		e.Status = re.HTTPStatusCode()
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		e.Code = api.ErrorCode()
-	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	f := s3fault.Of(err)
+	e := &S3Error{Op: op, Err: err, Status: f.Status, Code: f.Code}
+	switch f.Kind {
+	case s3fault.OutOfTime:
 		e.reason = photo.ReasonTimeout // the invocation ran out of time
-	case e.Status == http.StatusNotFound, e.Code == "NoSuchKey", e.Code == "NoSuchVersion", e.Code == "NotFound":
-		e.reason = ReasonSourceNotFound
-	case e.Status == http.StatusPreconditionFailed:
-		// A precondition (If-Match) failed: the object changed while it was read; a newer
-		// upload's own event brings it. Retrying this one is still right on an unversioned
-		// bucket, where the key is all we have.
-		e.reason = ReasonSourceChanged
-	case e.Status == 0, e.Status >= 500, e.Status == http.StatusTooManyRequests,
-		e.Code == "SlowDown", e.Code == "RequestTimeout", e.Code == "Throttling", e.Code == "RequestTimeTooSkewed":
-		// Before the refusals: S3 answers a skewed clock with 403 RequestTimeTooSkewed, which
-		// the SDK corrects on its next try.
+	case s3fault.Unavailable:
 		e.reason = ReasonS3Unavailable
-	case e.Status == http.StatusForbidden, e.Code == "AccessDenied":
+	case s3fault.NotFound, s3fault.NoBucket:
+		e.reason = ReasonSourceNotFound
+	case s3fault.Precondition:
+		// A condition failed: the object changed while it was read; a newer upload's own event
+		// brings it. Retrying this one is still right on an unversioned bucket, where the key is
+		// all we have.
+		e.reason = ReasonSourceChanged
+	case s3fault.Refused:
 		e.reason = ReasonS3AccessDenied
 	default:
 		e.reason = ReasonS3Error

@@ -1,15 +1,11 @@
 package photostate
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
-
 	"github.com/graphphoto/graphphoto/internal/reason"
+	"github.com/graphphoto/graphphoto/internal/s3fault"
 )
 
 // The reasons of *Error. Stable: tags, logs and metrics carry them.
@@ -58,35 +54,23 @@ func (e *Error) Reason() reason.Reason { return e.reason }
 // Transient reports whether the call may succeed later.
 func (e *Error) Transient() bool { return e.reason.Transient() }
 
-// classify sorts an S3 failure: a lost condition, a missing record, or a failure with a reason.
+// classify sorts an S3 failure (s3fault): a lost condition, a missing record, or a failure with
+// a reason.
 func classify(op string, err error) *Error {
-	e := &Error{Op: "s3 " + op, Err: err}
-	var re *smithyhttp.ResponseError
-	if errors.As(err, &re) && re.Response != nil {
-		e.Status = re.HTTPStatusCode()
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		e.Code = api.ErrorCode()
-	}
-	switch {
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	f := s3fault.Of(err)
+	e := &Error{Op: "s3 " + op, Err: err, Status: f.Status, Code: f.Code}
+	switch f.Kind {
+	case s3fault.OutOfTime, s3fault.Unavailable:
 		e.reason = ReasonRecordUnavailable
-	case e.Status == http.StatusPreconditionFailed, e.Status == http.StatusConflict,
-		e.Code == "PreconditionFailed", e.Code == "ConditionalRequestConflict":
+	case s3fault.Precondition:
 		// S3 answers 409 ConditionalRequestConflict when another conditional write to the key is
 		// in progress: the record is changing under us, which is a lost race like a 412.
 		e.reason, e.lost = ReasonRecordError, true
-	case e.Status == http.StatusNotFound && (e.Code == "NoSuchBucket"):
+	case s3fault.NoBucket, s3fault.Refused:
 		e.reason = ReasonRecordAccessDenied
-	case e.Status == http.StatusNotFound, e.Code == "NoSuchKey", e.Code == "NotFound":
+	case s3fault.NotFound:
 		// A read: no record. A write If-Match: the record was there at our read and is gone now.
 		e.reason, e.missing, e.lost = ReasonRecordError, true, true
-	case e.Status == http.StatusForbidden, e.Code == "AccessDenied":
-		e.reason = ReasonRecordAccessDenied
-	case e.Status == 0, e.Status >= 500, e.Status == http.StatusTooManyRequests,
-		e.Code == "SlowDown", e.Code == "RequestTimeout", e.Code == "Throttling", e.Code == "RequestTimeTooSkewed":
-		e.reason = ReasonRecordUnavailable
 	default:
 		e.reason = ReasonRecordError
 	}

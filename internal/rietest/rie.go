@@ -21,7 +21,6 @@ package rietest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,10 +34,10 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/graphphoto/graphphoto/internal/tool"
+	"github.com/graphphoto/graphphoto/internal/uuid"
 )
 
 // InvokePath is the emulator's invocation route, the Lambda Invoke API path with the function
@@ -142,7 +141,7 @@ func Start(ctx context.Context, bootstrap string, opts Options) (*Emulator, erro
 
 // MustStart is Start for a test: it fails tb when the emulator cannot start (a missing binary
 // included), stops it when the test ends and prints its output when the test failed.
-func MustStart(tb testing.TB, bootstrap string, opts Options) *Emulator {
+func MustStart(tb tool.TB, bootstrap string, opts Options) *Emulator {
 	tb.Helper()
 	e, err := Start(context.Background(), bootstrap, opts)
 	if err != nil {
@@ -333,7 +332,7 @@ func (e *Emulator) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 func (e *Emulator) InvokeResult(ctx context.Context, payload []byte) (Result, error) {
 	e.invokeMu.Lock()
 	defer e.invokeMu.Unlock()
-	id := newRequestID()
+	id := uuid.New()
 	from := e.logs.len()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.Endpoint+InvokePath, bytes.NewReader(payload))
 	if err != nil {
@@ -470,15 +469,6 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
-}
-
-// newRequestID makes a UUID-shaped id like Lambda's.
-func newRequestID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails; it aborts the program instead
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 var errClosed = errors.New("the emulator exited")

@@ -2,11 +2,9 @@ package rietest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"testing"
 
 	"github.com/graphphoto/graphphoto/internal/tool"
 )
@@ -14,18 +12,9 @@ import (
 // BinaryName is the emulator executable scripts/setup.sh installs into the repository's bin/.
 const BinaryName = "aws-lambda-rie"
 
-// ErrNotInstalled says aws-lambda-rie is neither in the repository's bin/ nor on PATH.
-var ErrNotInstalled = errors.New("aws-lambda-rie is not installed: run `make setup` (scripts/setup.sh) to build it into bin/")
-
-// Binary returns the emulator's path: the repository's bin/ (found by walking up from the
-// working directory to go.mod) first, then PATH.
-func Binary() (string, error) {
-	p, err := tool.Find(BinaryName)
-	if err != nil {
-		return "", ErrNotInstalled
-	}
-	return p, nil
-}
+// Binary returns the emulator's path: the repository's bin/ first, then PATH (tool.Find). A
+// missing one is an error wrapping tool.ErrNotInstalled.
+func Binary() (string, error) { return tool.Find(BinaryName) }
 
 // Available reports whether the emulator can be found. A test that needs it should still call
 // Start and fail, never skip.
@@ -47,7 +36,7 @@ func Build(ctx context.Context, pkg, dir string) (string, error) {
 }
 
 // BuildBootstrap is Build for a test, into a temporary folder removed when the test ends.
-func BuildBootstrap(tb testing.TB, pkg string) string {
+func BuildBootstrap(tb tool.TB, pkg string) string {
 	tb.Helper()
 	p, err := Build(context.Background(), pkg, tb.TempDir())
 	if err != nil {

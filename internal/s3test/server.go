@@ -30,13 +30,14 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/graphphoto/graphphoto/internal/tool"
 )
 
 // DefaultRegion is the region the server reports when Options.Region is empty.
@@ -88,7 +89,7 @@ type Server struct {
 }
 
 // Start runs versitygw on a free loopback port and returns once it answers HTTP requests. ctx
-// bounds the start-up only; the server runs until Close. It fails with ErrNotInstalled (wrapped)
+// bounds the start-up only; the server runs until Close. It fails with tool.ErrNotInstalled (wrapped)
 // when the binary is missing.
 func Start(ctx context.Context, opts Options) (*Server, error) {
 	bin := opts.Binary
@@ -152,7 +153,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 // MustStart is Start for a test: it fails tb when the server cannot start (including when the
 // binary is missing, so a test that needs S3 never passes vacuously), stops the server when the
 // test ends, and prints the server's output when the test failed.
-func MustStart(tb testing.TB, opts Options) *Server {
+func MustStart(tb tool.TB, opts Options) *Server {
 	tb.Helper()
 	s, err := Start(context.Background(), opts)
 	if err != nil {

@@ -1,7 +1,6 @@
 package s3test
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/graphphoto/graphphoto/internal/tool"
@@ -10,18 +9,10 @@ import (
 // BinaryName is the versitygw executable scripts/setup.sh installs into the repository's bin/.
 const BinaryName = "versitygw"
 
-// ErrNotInstalled says the versitygw binary is neither in the repository's bin/ nor on PATH.
-var ErrNotInstalled = errors.New("versitygw is not installed: run `make setup` (scripts/setup.sh) to build it into bin/")
-
-// Binary returns the path of the versitygw executable: the repository's bin/ (found by walking up
-// from the working directory to go.mod) first, so the pinned build wins over anything on PATH.
-func Binary() (string, error) {
-	p, err := tool.Find(BinaryName)
-	if err != nil {
-		return "", ErrNotInstalled
-	}
-	return p, nil
-}
+// Binary returns the path of the versitygw executable: the repository's bin/ first, so the pinned
+// build wins over anything on PATH (tool.Find). A missing one is an error wrapping
+// tool.ErrNotInstalled.
+func Binary() (string, error) { return tool.Find(BinaryName) }
 
 // Available reports whether a versitygw binary can be found, for packages that decide up front
 // whether their S3 tests can run. A test that needs the server should call Start and fail, not skip.

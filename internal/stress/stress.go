@@ -20,21 +20,27 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/graphphoto/graphphoto/internal/config"
 	"github.com/graphphoto/graphphoto/internal/devstack"
 )
 
 // Graph's write quota that may bind photo PUTs, from docs/graph-photo-api.md#write-quotas:
 // the identity-and-access write quota of 3,000 writes per 2 min 30 s per app and tenant. The
-// S3 path gets half of it; the API and Retry-After retries the other half.
+// S3 path gets half of it; the API and Retry-After retries the other half. This is the one
+// statement of the arithmetic: internal/deploy checks the template's defaults with it.
 const (
 	TenantWrites       = 3000
 	TenantWindow       = 150 * time.Second
 	S3Share            = 0.5
-	ReferencePhotoTime = 500 * time.Millisecond // one photo on Lambda: S3 ~50 ms, normalise ~65 ms, Graph PUT ~350 ms
+	ReferencePhotoTime = 500 * time.Millisecond // one photo on Lambda at best: S3 ~50 ms, normalise ~65 ms, Graph PUT ~350 ms
 )
 
 // S3Rate is the photo writes a second the S3 path may send: 3000 / 150 s × ½ = 10.
 func S3Rate() float64 { return TenantWrites / TenantWindow.Seconds() * S3Share }
+
+// APIRate is the rest of the quota, the API's (the template's ApiThrottleRate): 3000 / 150 s × ½
+// = 10 requests a second.
+func APIRate() float64 { return TenantWrites / TenantWindow.Seconds() * (1 - S3Share) }
 
 // MaximumConcurrency is the number of onupload instances that keeps the S3 path at rate:
 // an instance sends one photo at a time, one every perPhoto, so n instances send
@@ -238,7 +244,7 @@ func Upload(ctx context.Context, st *devstack.Stack, objects map[string][]byte, 
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(devstack.Bucket), Key: aws.String(k),
-				Body: bytes.NewReader(objects[k]), Metadata: map[string]string{"graph-target": target(k)}})
+				Body: bytes.NewReader(objects[k]), Metadata: map[string]string{config.DefaultTargetMetadataKey: target(k)}})
 			if err != nil {
 				errs <- fmt.Errorf("put %s: %w", k, err)
 			}

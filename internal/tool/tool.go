@@ -57,6 +57,19 @@ type Fataler interface {
 	Fatal(args ...any)
 }
 
+// TB is the part of testing.TB that the test-support packages' Must helpers use (s3test,
+// rietest): they are linked into the local stack, so they import no testing package; a test
+// passes its *testing.T.
+type TB interface {
+	Fataler
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Logf(format string, args ...any)
+	Cleanup(func())
+	Failed() bool
+	TempDir() string
+}
+
 // MustModuleRoot is the module root above the working directory, for tests: it fails t when
 // there is none.
 func MustModuleRoot(t Fataler) string {

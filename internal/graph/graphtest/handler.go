@@ -1,12 +1,12 @@
 package graphtest
 
 import (
-	"crypto/rand"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/graphphoto/graphphoto/internal/uuid"
 )
 
 // Entry is one request the emulator answered, for tests to assert on. Token requests are logged
@@ -74,14 +74,6 @@ func (c *countingBody) Read(p []byte) (int, error) {
 
 func (c *countingBody) Close() error { return c.r.Close() }
 
-func newGUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
 func requestKind(path string) string {
 	switch {
 	case path == "/gallery" || strings.HasPrefix(path, "/gallery/"):
@@ -103,7 +95,7 @@ func (e *emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := e.now()
 	path := r.URL.EscapedPath()
 	kind := requestKind(r.URL.Path)
-	reqID := newGUID()
+	reqID := uuid.New()
 	clientReqID := r.Header.Get("client-request-id")
 	body := &countingBody{r: r.Body}
 	r.Body = body

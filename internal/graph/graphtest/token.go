@@ -431,10 +431,3 @@ func (s *Server) RevokeTokens() {
 	defer s.emu.mu.Unlock()
 	s.emu.tokens = map[string]*token{}
 }
-
-// TokensIssued counts the tokens the token endpoint issued that are still held.
-func (s *Server) TokensIssued() int {
-	s.emu.mu.Lock()
-	defer s.emu.mu.Unlock()
-	return len(s.emu.tokens)
-}

@@ -35,6 +35,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/graphphoto/graphphoto/internal/uuid"
 )
 
 const (
@@ -189,10 +191,7 @@ func (e *Emulator) put(name string, str *string, bin []byte) (string, error) {
 	if !secretName.MatchString(name) {
 		return "", fmt.Errorf("secretstest: invalid secret name %q (1 to 512 of A-Z a-z 0-9 / _ + = . @ -)", name)
 	}
-	id, err := uuid()
-	if err != nil {
-		return "", err
-	}
+	id := uuid.New()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	s, ok := e.secrets[name]
@@ -326,7 +325,7 @@ type getSecretValueOutput struct {
 // ServeHTTP implements http.Handler.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := Request{Time: e.now(), Target: r.Header.Get("X-Amz-Target")}
-	rec.RequestID, _ = uuid()
+	rec.RequestID = uuid.New()
 	w.Header().Set("x-amzn-RequestId", rec.RequestID)
 
 	out, apiErr := e.serve(r, &rec)
@@ -519,17 +518,6 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
-}
-
-// uuid returns a random (version 4) UUID, the form of Secrets Manager's version ids.
-func uuid() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("secretstest: random id: %w", err)
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
 }
 
 // randomSuffix returns the six random characters Secrets Manager appends to a secret's ARN.

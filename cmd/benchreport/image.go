@@ -68,7 +68,7 @@ func (r *report) imageInit(ctx context.Context) {
 			return
 		}
 	}
-	env := map[string]string{"GRAPH_SECRET_ID": "x", "UPLOAD_BUCKET": "b", "STATE_BUCKET": "state", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}
+	env := map[string]string{"GRAPH_SECRET_ID": "x", "UPLOAD_BUCKET": "photos", "STATE_BUCKET": "photos-state", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}
 	for _, kv := range lambdaimage.ImageConfig().Env {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v

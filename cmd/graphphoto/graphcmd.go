@@ -18,6 +18,8 @@ import (
 
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
+	"github.com/graphphoto/graphphoto/internal/photo"
+	"github.com/graphphoto/graphphoto/internal/reason"
 	"github.com/graphphoto/graphphoto/internal/secrets"
 )
 
@@ -83,18 +85,18 @@ func runGraph(ctx context.Context, cmd string, args []string, stdout, stderr io.
 			code = 1
 			line.Status, line.Reason, line.Message = "failed", "error", err.Error()
 			var r interface {
-				Reason() string
+				Reason() reason.Reason
 				Transient() bool
 			}
 			if errors.As(err, &r) {
-				line.Reason = r.Reason()
+				line.Reason = r.Reason().String()
 				if !r.Transient() {
 					line.Status = "rejected"
 				}
 			}
 			var ie *imageproc.Error
 			if errors.As(err, &ie) {
-				line.Status, line.Reason = "rejected", ie.Code
+				line.Status, line.Reason = "rejected", ie.Code.String()
 			}
 			var ge *graph.Error
 			if errors.As(err, &ge) {
@@ -139,7 +141,7 @@ func runGraph(ctx context.Context, cmd string, args []string, stdout, stderr io.
 		if err != nil {
 			var tooBig *sourceTooLargeError
 			if errors.As(err, &tooBig) {
-				line.Status, line.Reason, line.Message = "rejected", "source_too_large", err.Error()
+				line.Status, line.Reason, line.Message = "rejected", photo.ReasonSourceTooLarge.String(), err.Error()
 				line.MS = time.Since(start).Milliseconds()
 				_ = json.NewEncoder(out).Encode(line)
 				return 1
@@ -262,10 +264,10 @@ func credentialsFromEnv(ctx context.Context, logger *slog.Logger) (graph.Credent
 // configError is credentials the environment describes wrongly: permanent, credentials_invalid.
 type configError struct{ err error }
 
-func (e *configError) Error() string   { return e.err.Error() }
-func (e *configError) Unwrap() error   { return e.err }
-func (e *configError) Reason() string  { return "credentials_invalid" }
-func (e *configError) Transient() bool { return false }
+func (e *configError) Error() string         { return e.err.Error() }
+func (e *configError) Unwrap() error         { return e.err }
+func (e *configError) Reason() reason.Reason { return graph.ReasonCredentialsInvalid }
+func (e *configError) Transient() bool       { return false }
 
 // httpClient trusts the system roots plus SSL_CERT_FILE, read on every run: Go reads that
 // variable only once per process, and an emulator's CA may be written after start.

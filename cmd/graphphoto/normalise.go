@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/graphphoto/graphphoto/internal/imageproc"
+	"github.com/graphphoto/graphphoto/internal/photo"
 )
 
 // normaliseLine is the JSON line printed per input.
@@ -79,7 +80,7 @@ func normaliseFile(ctx context.Context, file, outDir string, maxSource int64, op
 	if err != nil {
 		var tooBig *sourceTooLargeError
 		if errors.As(err, &tooBig) {
-			line.Status, line.Reason, line.Message = "rejected", "source_too_large", err.Error()
+			line.Status, line.Reason, line.Message = "rejected", photo.ReasonSourceTooLarge.String(), err.Error()
 		} else {
 			line.Status, line.Message = "error", err.Error()
 		}
@@ -90,7 +91,7 @@ func normaliseFile(ctx context.Context, file, outDir string, maxSource int64, op
 	var refused *imageproc.Error
 	switch {
 	case errors.As(err, &refused):
-		line.Status, line.Reason, line.Message = "rejected", refused.Code, refused.Error()
+		line.Status, line.Reason, line.Message = "rejected", refused.Code.String(), refused.Error()
 		return line
 	case err != nil:
 		line.Status, line.Message = "error", err.Error()

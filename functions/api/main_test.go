@@ -133,7 +133,7 @@ func TestBootstrapAnswersSamples(t *testing.T) {
 		{"apigw-v2-put-jpeg.json", "Q1e3bgAAIAMEbXw=", 200, "users/" + aliceOID, "", 480},
 		{"apigw-v2-put-heic.json", "Q1e3cgAAIAMEbXx=", 200, "users/bob@contoso.com", "", 600},
 		{"apigw-v2-put-me.json", "Q1e3dgAAIAMEbXy=", 200, "users/" + carolOID, "", 320},
-		{"apigw-v2-unauthorised.json", "Q1e3egAAIAMEbXz=", 401, "", api.ReasonNoIdentity, 0},
+		{"apigw-v2-unauthorised.json", "Q1e3egAAIAMEbXz=", 401, "", api.ReasonNoIdentity.String(), 0},
 		{"apigw-v2-post-upload.json", "Q1e3fgAAIAMEbX0=", 200, "users/" + aliceOID, "", 0},
 	}
 	for _, tt := range tests {

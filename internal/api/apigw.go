@@ -73,12 +73,12 @@ func (l *Lambda) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) e
 		if id == "" {
 			id = newRequestID()
 		}
-		e := &Error{Status: http.StatusForbidden, Code: "Authorization_RequestDenied", Reason: ReasonWrongAPI,
+		e := &Error{why: ReasonWrongAPI,
 			Message: "this function answers only the HTTP API it is deployed behind"}
 		rw.Header().Set("request-id", id)
 		e.write(rw, id, "", timeOf(ev))
-		l.log.ErrorContext(ctx, "api request", slog.String("request_id", id), slog.Int("http_status", e.Status),
-			slog.String("reason", e.Reason), slog.String("api_id", clip(ev.RequestContext.APIID, 64)), slog.String("want_api_id", l.apiID))
+		l.log.ErrorContext(ctx, "api request", slog.String("request_id", id), slog.Int("http_status", e.Status()),
+			slog.String("reason", e.why.String()), slog.String("api_id", clip(ev.RequestContext.APIID, 64)), slog.String("want_api_id", l.apiID))
 		return rw.response()
 	}
 	req, err := NewRequest(ctx, ev)
@@ -87,11 +87,11 @@ func (l *Lambda) Serve(ctx context.Context, ev events.APIGatewayV2HTTPRequest) e
 		if id == "" {
 			id = newRequestID()
 		}
-		e := &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody, Message: "the request could not be read"}
+		e := &Error{why: ReasonBadBody, Message: "the request could not be read"}
 		rw.Header().Set("request-id", id)
 		e.write(rw, id, "", timeOf(ev))
-		l.log.WarnContext(ctx, "api request", slog.String("request_id", id), slog.Int("http_status", e.Status),
-			slog.String("reason", e.Reason), slog.String("error", err.Error()))
+		l.log.WarnContext(ctx, "api request", slog.String("request_id", id), slog.Int("http_status", e.Status()),
+			slog.String("reason", e.why.String()), slog.String("error", err.Error()))
 		return rw.response()
 	}
 	l.handler.ServeHTTP(rw, req)

@@ -335,14 +335,14 @@ func TestRequireAPI(t *testing.T) {
 		res := l.Serve(context.Background(), ev)
 		var env envelope
 		if res.StatusCode != http.StatusForbidden || json.Unmarshal([]byte(res.Body), &env) != nil ||
-			env.Error.InnerError.Reason != ReasonWrongAPI || env.Error.InnerError.RequestID != "req-1" {
+			env.Error.InnerError.Reason != ReasonWrongAPI.String() || env.Error.InnerError.RequestID != "req-1" {
 			t.Errorf("apiId %q: %d %s, want 403 %s", id, res.StatusCode, res.Body, ReasonWrongAPI)
 		}
 	}
 	if reached != 0 {
 		t.Fatalf("the handler saw %d events of another API", reached)
 	}
-	if lines := logs.lines(t); len(lines) != 3 || lines[0]["level"] != "ERROR" || lines[0]["reason"] != ReasonWrongAPI || lines[0]["api_id"] != "zz9y8x7w6v" {
+	if lines := logs.lines(t); len(lines) != 3 || lines[0]["level"] != "ERROR" || lines[0]["reason"] != ReasonWrongAPI.String() || lines[0]["api_id"] != "zz9y8x7w6v" {
 		t.Errorf("log lines %v", lines)
 	}
 	ev := httpEvent("GET", "/x")

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -79,11 +78,11 @@ func (c Caller) HasScope(scope string) bool {
 // without it cannot speak for a user, whatever name claims it has.
 func callerFrom(c Claims, ok bool) (Caller, *Error) {
 	if !ok || len(c) == 0 {
-		return Caller{}, &Error{Status: http.StatusUnauthorized, Code: "InvalidAuthenticationToken", Reason: ReasonNoIdentity,
+		return Caller{}, &Error{why: ReasonNoIdentity,
 			Message: "no signed-in caller: send an access token for this API in the Authorization header"}
 	}
 	bad := func(why string) *Error {
-		return &Error{Status: http.StatusUnauthorized, Code: "InvalidAuthenticationToken", Reason: ReasonBadClaims,
+		return &Error{why: ReasonBadClaims,
 			Message: "the access token's claims cannot be used: " + why, Cause: errors.New("claims: " + why)}
 	}
 	oid := strings.TrimSpace(c["oid"])
@@ -223,7 +222,7 @@ type Policy struct {
 //     app-only token writes with the admin role alone, as Graph's application permissions do.
 func authorise(caller Caller, t graph.Target, a access, p Policy) (graph.Target, *Error) {
 	if t.IsMe() && caller.AppOnly {
-		return graph.Target{}, &Error{Status: http.StatusForbidden, Code: "Authorization_RequestDenied", Reason: ReasonAppOnlyMe,
+		return graph.Target{}, &Error{why: ReasonAppOnlyMe,
 			Message: "me needs a signed-in user, and this is an app-only token: name the user, group or contact instead (users/{id})"}
 	}
 	own := !caller.AppOnly && (t.IsMe() || (t.Kind() == graph.KindUser || t.Kind() == graph.KindContact) && caller.isSelf(t.User()))
@@ -232,17 +231,17 @@ func authorise(caller Caller, t graph.Target, a access, p Policy) (graph.Target,
 		if caller.AppOnly {
 			msg = fmt.Sprintf("an app-only token may use photos only with the %s app role", p.AdminRole)
 		}
-		return graph.Target{}, &Error{Status: http.StatusForbidden, Code: "Authorization_RequestDenied", Reason: ReasonForbidden, Message: msg}
+		return graph.Target{}, &Error{why: ReasonForbidden, Message: msg}
 	}
 	if a == accessWrite && !caller.AppOnly && !caller.HasScope(p.UserScope) {
-		return graph.Target{}, &Error{Status: http.StatusForbidden, Code: "Authorization_RequestDenied", Reason: ReasonScopeRequired,
+		return graph.Target{}, &Error{why: ReasonScopeRequired,
 			Message: fmt.Sprintf("writing or deleting a photo needs the %s scope in the access token: sign in through an app that requests it", p.UserScope)}
 	}
 	switch {
 	case t.IsMe():
 		resolved, err := t.ForCaller(caller.OID)
 		if err != nil {
-			return graph.Target{}, failure("bad_target", false, 0, err)
+			return graph.Target{}, failure(graph.ReasonBadTarget, false, 0, err)
 		}
 		return resolved, nil
 	case own:
@@ -280,7 +279,7 @@ func asCaller(t graph.Target, oid string) (graph.Target, *Error) {
 		me, err = me.ForCaller(oid)
 	}
 	if err != nil {
-		return graph.Target{}, failure("bad_target", false, 0, err)
+		return graph.Target{}, failure(graph.ReasonBadTarget, false, 0, err)
 	}
 	return me, nil
 }

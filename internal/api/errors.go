@@ -9,48 +9,91 @@ import (
 	"time"
 
 	"github.com/graphphoto/graphphoto/internal/graph"
-	"github.com/graphphoto/graphphoto/internal/imageproc"
 	"github.com/graphphoto/graphphoto/internal/photo"
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
-// Reasons the API adds to those of photo, imageproc, graph and secrets. They appear in
-// innerError.reason of error responses and in the log line of every request.
-const (
-	ReasonNoIdentity      = "no_identity"            // 401: no JWT claims reached the function
-	ReasonBadClaims       = "bad_claims"             // 401: claims without a usable oid, or unreadable roles/names
-	ReasonForbidden       = "forbidden"              // 403: the caller may not touch this target
-	ReasonScopeRequired   = "scope_required"         // 403: a user's token without the write scope (API_USER_SCOPE) tried to write
-	ReasonAppOnlyMe       = "app_only_me"            // 403: "me" with an app-only token, which has no user
-	ReasonWrongAPI        = "wrong_api"              // 403: the event came from another HTTP API than API_GATEWAY_ID
-	ReasonNoRoute         = "no_route"               // 404: not one of the photo routes
-	ReasonMethod          = "method_not_allowed"     // 405
-	ReasonBodyTooLarge    = "body_too_large"         // 413: over the inline limit (use POST /v1.0/uploads)
-	ReasonEmptyBody       = "empty_body"             // 400: PUT/PATCH without an image
-	ReasonBadBody         = "bad_body"               // 400: unreadable body, bad base64, bad JSON
-	ReasonMediaType       = "unsupported_media_type" // 415: a Content-Type or Content-Encoding that is not an image upload
-	ReasonDeleteContact   = "delete_unsupported"     // 405: Graph deletes only user and group photos
-	ReasonUploadsDisabled = "uploads_disabled"       // 404: no upload bucket configured
-	ReasonPresignFailed   = "presign_failed"         // 500: the upload URL could not be signed
+// The reasons the API adds to those of photo, imageproc, graph and secrets. They appear in
+// innerError.reason of error responses and in the log line of every request. Their messages are
+// the defaults; most answers say more.
+var (
+	// ReasonNoIdentity: no JWT claims reached the function.
+	ReasonNoIdentity = reason.New("no_identity", reason.Rejected, http.StatusUnauthorized, "InvalidAuthenticationToken",
+		"no signed-in caller: send an access token for this API in the Authorization header")
+	// ReasonBadClaims: claims without a usable oid, or unreadable roles, scopes or names.
+	ReasonBadClaims = reason.New("bad_claims", reason.Rejected, http.StatusUnauthorized, "InvalidAuthenticationToken",
+		"the access token's claims cannot be used")
+	// ReasonForbidden: the caller may not touch this target.
+	ReasonForbidden = reason.New("forbidden", reason.Rejected, http.StatusForbidden, "Authorization_RequestDenied",
+		"you may not use this photo")
+	// ReasonScopeRequired: a user's token without the write scope (API_USER_SCOPE) tried to write.
+	ReasonScopeRequired = reason.New("scope_required", reason.Rejected, http.StatusForbidden, "Authorization_RequestDenied",
+		"writing or deleting a photo needs the write scope in the access token")
+	// ReasonAppOnlyMe: "me" with an app-only token, which has no user.
+	ReasonAppOnlyMe = reason.New("app_only_me", reason.Rejected, http.StatusForbidden, "Authorization_RequestDenied",
+		"me needs a signed-in user, and this is an app-only token: name the user, group or contact instead (users/{id})")
+	// ReasonWrongAPI: the event came from another HTTP API than API_GATEWAY_ID.
+	ReasonWrongAPI = reason.New("wrong_api", reason.Rejected, http.StatusForbidden, "Authorization_RequestDenied",
+		"this function answers only the HTTP API it is deployed behind")
+	// ReasonNoRoute: not one of the photo routes.
+	ReasonNoRoute = reason.New("no_route", reason.Rejected, http.StatusNotFound, "NotFound",
+		"no such route: this API serves only {target}/photo/$value, {target}/photo and POST /v1.0/uploads")
+	// ReasonMethod: a method the route does not take.
+	ReasonMethod = reason.New("method_not_allowed", reason.Rejected, http.StatusMethodNotAllowed, "MethodNotAllowed",
+		"this method is not allowed here")
+	// ReasonBodyTooLarge: over the inline limit (use POST /v1.0/uploads).
+	ReasonBodyTooLarge = reason.New("body_too_large", reason.Rejected, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+		"the body is over the limit of this route; upload larger originals with POST /v1.0/uploads")
+	// ReasonEmptyBody: PUT or PATCH without an image.
+	ReasonEmptyBody = reason.New("empty_body", reason.Rejected, http.StatusBadRequest, "BadRequest",
+		"the request has no body; send the image bytes")
+	// ReasonBadBody: an unreadable body, bad base64, bad JSON.
+	ReasonBadBody = reason.New("bad_body", reason.Rejected, http.StatusBadRequest, "BadRequest",
+		"the request could not be read")
+	// ReasonMediaType: a Content-Type or Content-Encoding that is not an image upload.
+	ReasonMediaType = reason.New("unsupported_media_type", reason.Rejected, http.StatusUnsupportedMediaType, "UnsupportedMediaType",
+		"send the image bytes as the body with Content-Type image/* (for example image/jpeg)")
+	// ReasonDeleteContact: Graph deletes only user and group photos.
+	ReasonDeleteContact = reason.New("delete_unsupported", reason.Rejected, http.StatusMethodNotAllowed, "MethodNotAllowed",
+		"Microsoft Graph deletes only user and group photos, not a contact's")
+	// ReasonUploadsDisabled: no upload bucket configured.
+	ReasonUploadsDisabled = reason.New("uploads_disabled", reason.Rejected, http.StatusNotFound, "NotFound",
+		"presigned uploads are not enabled on this API")
+	// ReasonPresignFailed: the upload URL could not be signed.
+	ReasonPresignFailed = reason.New("presign_failed", reason.Failed, http.StatusInternalServerError, "InternalServerError",
+		"an upload URL could not be made")
 )
 
-// Error is an answer other than success, rendered in Graph's error envelope. Message is what
-// the client reads: it is written here, never copied from an internal error, so no internal
-// text, secret or token can reach a client. Cause is for the log line only.
+// Error is an answer other than success, rendered in Graph's error envelope with the reason's
+// status and code. Message is what the client reads: the reason's own, or one written here,
+// never copied from an internal error, so no internal text, secret or token can reach a
+// client. Cause is for the log line only.
 type Error struct {
-	Status     int
-	Code       string // Graph-style error code, e.g. InvalidAuthenticationToken
-	Reason     string // stable reason code (innerError.reason)
-	Message    string
+	why        reason.Reason
+	Message    string        // "" for the reason's own
 	RetryAfter time.Duration // sent as Retry-After on 429 and 503
 	Allow      string        // sent as Allow on 405
 	Cause      error
 }
 
+// Reason is the answer's reason: its innerError.reason, status and code.
+func (e *Error) Reason() reason.Reason { return e.why }
+
+// Status is the HTTP status of the answer.
+func (e *Error) Status() int { return e.why.HTTPStatus() }
+
+func (e *Error) message() string {
+	if e.Message != "" {
+		return e.Message
+	}
+	return e.why.Message()
+}
+
 func (e *Error) Error() string {
 	if e.Cause != nil {
-		return fmt.Sprintf("%d %s: %s: %v", e.Status, e.Reason, e.Message, e.Cause)
+		return fmt.Sprintf("%d %s: %s: %v", e.Status(), e.why, e.message(), e.Cause)
 	}
-	return fmt.Sprintf("%d %s: %s", e.Status, e.Reason, e.Message)
+	return fmt.Sprintf("%d %s: %s", e.Status(), e.why, e.message())
 }
 
 func (e *Error) Unwrap() error { return e.Cause }
@@ -78,22 +121,22 @@ func (e *Error) write(w http.ResponseWriter, requestID, clientRequestID string, 
 	if e.Allow != "" {
 		w.Header().Set("Allow", e.Allow)
 	}
-	if (e.Status == http.StatusTooManyRequests || e.Status == http.StatusServiceUnavailable) && e.RetryAfter > 0 {
+	if (e.Status() == http.StatusTooManyRequests || e.Status() == http.StatusServiceUnavailable) && e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(e.RetryAfter)))
 	}
 	body, _ := json.Marshal(envelope{Error: envelopeError{
-		Code:    e.Code,
-		Message: e.Message,
+		Code:    e.why.GraphCode(),
+		Message: e.message(),
 		InnerError: innerError{
 			Date:            now.UTC().Format("2006-01-02T15:04:05"),
 			RequestID:       requestID,
 			ClientRequestID: clientRequestID,
-			Reason:          e.Reason,
+			Reason:          e.why.String(),
 		},
 	}})
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	w.WriteHeader(e.Status)
+	w.WriteHeader(e.Status())
 	_, _ = w.Write(body)
 }
 
@@ -107,86 +150,31 @@ func retryAfterSeconds(d time.Duration) int {
 // long to wait (the Graph client has already retried with backoff by then).
 const defaultRetryAfter = 5 * time.Second
 
-// failure maps a failed photo write, read or delete to its answer, from the stable reason and
-// whether it is transient (photo.Classify). Messages are fixed per reason.
-func failure(reason string, transient bool, retryAfter time.Duration, cause error) *Error {
-	e := &Error{Reason: reason, Cause: cause}
+// failure is the answer to a failed photo write, read or delete: the reason's status, code and
+// message (photo.Classify), and Retry-After (Graph's own, else defaultRetryAfter) when it is
+// transient.
+func failure(r reason.Reason, transient bool, retryAfter time.Duration, cause error) *Error {
+	e := &Error{why: r, Cause: cause}
 	if transient {
 		if retryAfter <= 0 {
 			retryAfter = defaultRetryAfter
 		}
 		e.RetryAfter = retryAfter
-		if reason == graph.ReasonThrottled {
-			e.Status, e.Code, e.Message = http.StatusTooManyRequests, "TooManyRequests",
-				"Microsoft Graph is throttling photo requests; retry after the time in Retry-After"
-			return e
-		}
-		e.Status, e.Code, e.Message = http.StatusServiceUnavailable, "ServiceUnavailable",
-			"the photo service or Microsoft Graph is unavailable; retry after the time in Retry-After"
-		return e
 	}
-	switch reason {
-	case "bad_target":
-		e.Status, e.Code = http.StatusBadRequest, "BadRequest"
-		e.Message = "the path does not name a user, group or contact photo"
-		var te *graph.TargetError
-		if errors.As(cause, &te) {
-			e.Message += ": " + te.Detail
-		}
-	case imageproc.ReasonUnsupportedFormat:
-		e.Status, e.Code = http.StatusUnsupportedMediaType, "UnsupportedMediaType"
-		e.Message = "the body is not an image format this API accepts (JPEG, PNG, WebP, GIF, TIFF, HEIC/HEIF or AVIF)"
-	case imageproc.ReasonTooManyPixels:
-		e.Status, e.Code = http.StatusBadRequest, "ImageTooLarge"
-		e.Message = "the image has more pixels than this API decodes"
-	case imageproc.ReasonTooSmall:
-		e.Status, e.Code = http.StatusBadRequest, "ImageTooSmall"
-		e.Message = "the image is smaller than 48x48 pixels, the smallest photo Microsoft 365 shows"
-	case imageproc.ReasonCorruptImage:
-		e.Status, e.Code = http.StatusBadRequest, "InvalidImage"
-		e.Message = "the image could not be decoded; it is damaged or truncated"
-	case imageproc.ReasonBudgetUnreachable:
-		e.Status, e.Code = http.StatusBadRequest, "InvalidImage"
-		e.Message = "the image cannot be made small enough for a profile photo"
-	case graph.ReasonImageRejected:
-		e.Status, e.Code = http.StatusBadRequest, "InvalidImage"
-		e.Message = "Microsoft Graph refused the photo"
-	case photo.ReasonSourceTooLarge, graph.ReasonTooLarge:
-		e.Status, e.Code = http.StatusRequestEntityTooLarge, "RequestEntityTooLarge"
-		e.Message = "the image is larger than this API accepts"
-	case graph.ReasonTargetNotFound:
-		e.Status, e.Code = http.StatusNotFound, "Request_ResourceNotFound"
-		e.Message = "the user, group or contact does not exist"
-	case graph.ReasonPhotoNotFound:
-		e.Status, e.Code = http.StatusNotFound, "ImageNotFound"
-		e.Message = "the target has no photo"
-	case graph.ReasonAccessDenied:
-		e.Status, e.Code = http.StatusForbidden, "ErrorAccessDenied"
-		e.Message = "Microsoft Graph does not allow this app to change that photo"
-	case graph.ReasonRedirect:
-		// Graph or its token authority pointed elsewhere; the client never follows, so this is
-		// an upstream fault the caller cannot fix.
-		e.Status, e.Code = http.StatusBadGateway, "BadGateway"
-		e.Message = "Microsoft Graph or its token authority answered with a redirect, which this API never follows; quote the request-id when reporting it"
-	case photo.ReasonInternal:
-		e.Status, e.Code = http.StatusInternalServerError, "InternalServerError"
-		e.Message = "the photo could not be processed because of an internal error"
-	default:
-		// credentials_invalid, secret_*, graph_error, bad_request, …: the caller did nothing
-		// wrong and cannot fix it; the deployment or Graph must.
-		e.Status, e.Code = http.StatusBadGateway, "BadGateway"
-		e.Message = "Microsoft Graph could not be reached or refused this app's credentials; quote the request-id when reporting it"
+	var te *graph.TargetError
+	if errors.As(cause, &te) {
+		e.Message = r.Message() + ": " + te.Detail
 	}
 	return e
 }
 
 // failureOf classifies err (graph, secrets, imageproc or context errors) and maps it.
 func failureOf(err error) *Error {
-	_, reason, transient := photo.Classify(err)
+	_, why, transient := photo.Classify(err)
 	var retryAfter time.Duration
 	var ge *graph.Error
 	if errors.As(err, &ge) {
 		retryAfter = ge.RetryAfter
 	}
-	return failure(reason, transient, retryAfter, err)
+	return failure(why, transient, retryAfter, err)
 }

@@ -282,7 +282,7 @@ func TestOversizedEvent(t *testing.T) {
 	}
 	var env envelope
 	if res.StatusCode != http.StatusRequestEntityTooLarge || json.Unmarshal([]byte(res.Body), &env) != nil ||
-		!strings.Contains(env.Error.Message, "POST /v1.0/uploads") || env.Error.InnerError.Reason != ReasonBodyTooLarge {
+		!strings.Contains(env.Error.Message, "POST /v1.0/uploads") || env.Error.InnerError.Reason != ReasonBodyTooLarge.String() {
 		t.Fatalf("answer %d %s", res.StatusCode, res.Body)
 	}
 	assertNoGraphCalls(t, f)

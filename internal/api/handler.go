@@ -30,9 +30,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/graphphoto/graphphoto/internal/config"
 	"github.com/graphphoto/graphphoto/internal/graph"
-	"github.com/graphphoto/graphphoto/internal/obs"
 	"github.com/graphphoto/graphphoto/internal/photo"
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 // DefaultMaxInlineBytes is the largest body PUT/PATCH take. Lambda's synchronous request
@@ -49,9 +50,10 @@ const DefaultUserScope = "Photos.Write"
 // maxJSONBody bounds the body of POST /v1.0/uploads.
 const maxJSONBody = 16 << 10
 
-// PhotoWriter is the shared photo pipeline (*photo.Pipeline).
+// PhotoWriter runs photo jobs (*photo.Pipeline): Run carries the job's photo through its steps
+// and has the job's Recorder write the answer.
 type PhotoWriter interface {
-	Run(ctx context.Context, t graph.Target, src []byte) photo.Outcome
+	Run(ctx context.Context, j photo.Job) photo.Outcome
 	MaxSourceBytes() int
 }
 
@@ -60,11 +62,6 @@ type PhotoReader interface {
 	GetPhoto(ctx context.Context, t graph.Target) ([]byte, graph.Result, error)
 	GetPhotoMeta(ctx context.Context, t graph.Target) (graph.PhotoMeta, error)
 	DeletePhoto(ctx context.Context, t graph.Target) (graph.Result, error)
-}
-
-// MetricsWriter writes CloudWatch EMF lines (*obs.Metrics).
-type MetricsWriter interface {
-	Write(ctx context.Context, metrics []obs.Metric, props map[string]any) error
 }
 
 // Options are a Handler's dependencies and settings.
@@ -78,7 +75,7 @@ type Options struct {
 	UploadPrefix string        // key prefix of uploads, e.g. "uploads/"
 	UploadURLTTL time.Duration // lifetime of an upload URL; default 15 minutes
 	// TargetMetadataKey is the user metadata the S3 path reads the target from (default
-	// "graph-target", sent as x-amz-meta-graph-target).
+	// config.DefaultTargetMetadataKey, sent as x-amz-meta-graph-target).
 	TargetMetadataKey string
 	// AdminRole is the app role that may use any target (config API_ADMIN_ROLE). Empty means
 	// nobody may use targets other than their own.
@@ -92,7 +89,7 @@ type Options struct {
 	// Logger gets one JSON line per request (obs.NewLogger in production); default discards.
 	Logger *slog.Logger
 	// Metrics, when set, gets one EMF line per photo write (*obs.Metrics).
-	Metrics MetricsWriter
+	Metrics photo.MetricsWriter
 	// Now is the clock for error dates and upload expiry; default time.Now.
 	Now func() time.Time
 }
@@ -102,6 +99,7 @@ type Handler struct {
 	opts      Options
 	maxInline int
 	log       *slog.Logger
+	report    photo.Reporter
 	now       func() time.Time
 }
 
@@ -120,7 +118,7 @@ func New(opts Options) (*Handler, error) {
 		opts.UploadURLTTL = 15 * time.Minute
 	}
 	if opts.TargetMetadataKey == "" {
-		opts.TargetMetadataKey = "graph-target"
+		opts.TargetMetadataKey = config.DefaultTargetMetadataKey
 	}
 	if opts.UserScope == "" {
 		opts.UserScope = DefaultUserScope
@@ -132,7 +130,7 @@ func New(opts Options) (*Handler, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	h := &Handler{opts: opts, log: opts.Logger, now: opts.Now}
+	h := &Handler{opts: opts, log: opts.Logger, report: photo.Reporter{Log: opts.Logger, Metrics: opts.Metrics}, now: opts.Now}
 	h.maxInline = min(opts.MaxInlineBytes, opts.Photos.MaxSourceBytes())
 	return h, nil
 }
@@ -147,7 +145,7 @@ type exchange struct {
 	requestID       string
 	clientRequestID string
 	status          int
-	reason          string
+	reason          reason.Reason
 	attrs           []slog.Attr
 }
 
@@ -179,8 +177,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		slog.String("path", clip(r.URL.EscapedPath(), 300)),
 		slog.Int("http_status", x.status),
 	}, x.attrs...)
-	if x.reason != "" {
-		attrs = append(attrs, slog.String("reason", x.reason))
+	if !x.reason.IsZero() {
+		attrs = append(attrs, slog.String("reason", x.reason.String()))
 	}
 	if x.clientRequestID != "" {
 		attrs = append(attrs, slog.String("client_request_id", x.clientRequestID))
@@ -256,7 +254,7 @@ func (h *Handler) route(x *exchange) {
 	var allow string
 	switch kind {
 	case routeNone:
-		h.fail(x, &Error{Status: http.StatusNotFound, Code: "NotFound", Reason: ReasonNoRoute,
+		h.fail(x, &Error{why: ReasonNoRoute,
 			Message: "no such route: this API serves only {target}/photo/$value, {target}/photo and POST /v1.0/uploads"})
 		return
 	case routeValue:
@@ -267,7 +265,7 @@ func (h *Handler) route(x *exchange) {
 		allow = "POST"
 	}
 	if !methodAllowed(allow, x.r.Method) {
-		h.fail(x, &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Reason: ReasonMethod, Allow: allow,
+		h.fail(x, &Error{why: ReasonMethod, Allow: allow,
 			Message: fmt.Sprintf("%s is not allowed here; allowed: %s", clip(x.r.Method, 20), allow)})
 		return
 	}
@@ -287,7 +285,7 @@ func (h *Handler) route(x *exchange) {
 	}
 	t, err := graph.ParseTarget(targetPath)
 	if err != nil {
-		h.fail(x, failure("bad_target", false, 0, err))
+		h.fail(x, failure(graph.ReasonBadTarget, false, 0, err))
 		return
 	}
 	a := accessWrite
@@ -327,7 +325,7 @@ func methodAllowed(allow, method string) bool {
 
 // fail answers with e and notes it for the log line.
 func (h *Handler) fail(x *exchange, e *Error) {
-	x.status, x.reason = e.Status, e.Reason
+	x.status, x.reason = e.Status(), e.why
 	if e.Cause != nil {
 		x.add(slog.String("error", e.Cause.Error()))
 	}
@@ -358,84 +356,13 @@ type PutResult struct {
 	Unchanged bool `json:"unchanged,omitempty"`
 }
 
-func (h *Handler) put(x *exchange, t graph.Target) {
-	if e := checkUpload(x.r); e != nil {
-		h.fail(x, e)
-		return
-	}
-	if x.r.ContentLength > int64(h.maxInline) {
-		h.fail(x, h.tooLarge(x.r.ContentLength))
-		return
-	}
-	src, err := io.ReadAll(io.LimitReader(x.r.Body, int64(h.maxInline)+1))
-	if err != nil {
-		h.fail(x, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody,
-			Message: "the request body could not be read", Cause: fmt.Errorf("read body: %w", err)})
-		return
-	}
-	if len(src) > h.maxInline {
-		h.fail(x, h.tooLarge(int64(len(src))))
-		return
-	}
-	if len(src) == 0 {
-		h.fail(x, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonEmptyBody,
-			Message: "the request has no body; send the image bytes"})
-		return
-	}
-	o := h.opts.Photos.Run(x.r.Context(), t, src)
-	for _, a := range o.LogAttrs() {
-		if a.Key != "target" { // already on the line
-			x.add(a)
-		}
-	}
-	h.record(x, o)
-	if o.Status != photo.StatusSynced {
-		e := failure(o.Reason, o.Transient, o.RetryAfter, o.Err)
-		e.Cause = nil // o.Err is already in the outcome's attributes
-		h.fail(x, e)
-		return
-	}
-	h.writeJSON(x, http.StatusOK, PutResult{Target: o.Target, Width: o.Width, Height: o.Height, Bytes: o.PhotoBytes, Quality: o.Quality, Unchanged: o.Unchanged()})
-}
-
-// record writes the photo metrics of one write, with the names the S3 path uses.
-func (h *Handler) record(x *exchange, o photo.Outcome) {
-	if h.opts.Metrics == nil {
-		return
-	}
-	count := func(s photo.Status) float64 {
-		if o.Status == s && !o.Unchanged() {
-			return 1
-		}
-		return 0
-	}
-	unchanged := 0.0
-	if o.Unchanged() {
-		unchanged = 1
-	}
-	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-	err := h.opts.Metrics.Write(x.r.Context(), []obs.Metric{
-		{Name: obs.PhotosSynced, Unit: obs.Count, Value: count(photo.StatusSynced)},
-		{Name: obs.PhotosUnchanged, Unit: obs.Count, Value: unchanged},
-		{Name: obs.PhotosRejected, Unit: obs.Count, Value: count(photo.StatusRejected)},
-		{Name: obs.PhotosFailed, Unit: obs.Count, Value: count(photo.StatusFailed)},
-		{Name: obs.NormaliseMs, Unit: obs.Milliseconds, Value: ms(o.Normalise)},
-		{Name: obs.GraphMs, Unit: obs.Milliseconds, Value: ms(o.Graph)},
-		{Name: obs.BytesIn, Unit: obs.Bytes, Value: float64(o.SourceBytes)},
-		{Name: obs.BytesOut, Unit: obs.Bytes, Value: float64(o.PhotoBytes)},
-	}, map[string]any{"status": string(o.Status), "reason": o.Reason, "request_id": x.requestID})
-	if err != nil {
-		x.add(slog.String("metrics_error", err.Error()))
-	}
-}
-
 // checkUpload refuses bodies that cannot be an image upload: compressed transfer codings and
 // content types that are neither images nor a generic byte stream (forms, JSON, text). The
 // bytes themselves decide the format; Content-Type is only checked for obvious mistakes, as a
 // Graph client sends image/jpeg whatever the photo's format.
 func checkUpload(r *http.Request) *Error {
 	if ce := strings.TrimSpace(r.Header.Get("Content-Encoding")); ce != "" && !strings.EqualFold(ce, "identity") {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Reason: ReasonMediaType,
+		return &Error{why: ReasonMediaType,
 			Message: "send the image uncompressed (no Content-Encoding)"}
 	}
 	ct := r.Header.Get("Content-Type")
@@ -446,7 +373,7 @@ func checkUpload(r *http.Request) *Error {
 	if err == nil && (strings.HasPrefix(mt, "image/") || mt == "application/octet-stream") {
 		return nil
 	}
-	return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Reason: ReasonMediaType,
+	return &Error{why: ReasonMediaType,
 		Message: "send the image bytes as the body with Content-Type image/* (for example image/jpeg)"}
 }
 
@@ -457,7 +384,7 @@ func (h *Handler) tooLarge(n int64) *Error {
 		msg = fmt.Sprintf("the body is %d bytes, over the %d-byte limit of this route (Lambda's 6 MB payload, base64-encoded); "+
 			"upload larger originals (up to %d bytes) with POST /v1.0/uploads", n, h.maxInline, h.opts.Photos.MaxSourceBytes())
 	}
-	return &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Reason: ReasonBodyTooLarge, Message: msg}
+	return &Error{why: ReasonBodyTooLarge, Message: msg}
 }
 
 func (h *Handler) getValue(x *exchange, t graph.Target) {
@@ -496,7 +423,7 @@ func (h *Handler) getMeta(x *exchange, t graph.Target) {
 
 func (h *Handler) delete(x *exchange, t graph.Target) {
 	if !t.SupportsDelete() {
-		h.fail(x, &Error{Status: http.StatusMethodNotAllowed, Code: "MethodNotAllowed", Reason: ReasonDeleteContact,
+		h.fail(x, &Error{why: ReasonDeleteContact,
 			Allow: "GET, PUT, PATCH", Message: "Microsoft Graph deletes only user and group photos, not a contact's"})
 		return
 	}

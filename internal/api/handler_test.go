@@ -85,29 +85,29 @@ func TestErrors(t *testing.T) {
 		reason, code string
 		allow        string
 	}{
-		{"unknown route", "GET", "/v1.0/users", nil, nil, 404, ReasonNoRoute, "NotFound", ""},
-		{"graph but not photo", "GET", "/v1.0/users/alice@contoso.com/manager", nil, nil, 404, ReasonNoRoute, "NotFound", ""},
-		{"photo sizes are not served", "GET", "/v1.0/me/photos/48x48/$value", nil, nil, 404, ReasonNoRoute, "NotFound", ""},
-		{"uploads without version", "POST", "/uploads", nil, nil, 404, ReasonNoRoute, "NotFound", ""},
-		{"root", "GET", "/", nil, nil, 404, ReasonNoRoute, "NotFound", ""},
-		{"photo twice", "GET", "/v1.0/me/photo/photo/$value", nil, nil, 404, ReasonNoRoute, "NotFound", ""},
-		{"value twice", "GET", "/v1.0/me/photo/$value/photo", nil, nil, 404, ReasonNoRoute, "NotFound", ""},
-		{"trailing slash", "GET", "/v1.0/me/photo/$value/", nil, nil, 404, ReasonNoRoute, "NotFound", ""},
-		{"POST on value", "POST", "/v1.0/me/photo/$value", small, jpeg, 405, ReasonMethod, "MethodNotAllowed", "GET, PUT, PATCH, DELETE"},
-		{"PUT on metadata", "PUT", "/v1.0/me/photo", small, jpeg, 405, ReasonMethod, "MethodNotAllowed", "GET"},
-		{"GET uploads", "GET", "/v1.0/uploads", nil, nil, 405, ReasonMethod, "MethodNotAllowed", "POST"},
-		{"prefix of a method", "PAT", "/v1.0/me/photo/$value", nil, nil, 405, ReasonMethod, "MethodNotAllowed", "GET, PUT, PATCH, DELETE"},
+		{"unknown route", "GET", "/v1.0/users", nil, nil, 404, ReasonNoRoute.String(), "NotFound", ""},
+		{"graph but not photo", "GET", "/v1.0/users/alice@contoso.com/manager", nil, nil, 404, ReasonNoRoute.String(), "NotFound", ""},
+		{"photo sizes are not served", "GET", "/v1.0/me/photos/48x48/$value", nil, nil, 404, ReasonNoRoute.String(), "NotFound", ""},
+		{"uploads without version", "POST", "/uploads", nil, nil, 404, ReasonNoRoute.String(), "NotFound", ""},
+		{"root", "GET", "/", nil, nil, 404, ReasonNoRoute.String(), "NotFound", ""},
+		{"photo twice", "GET", "/v1.0/me/photo/photo/$value", nil, nil, 404, ReasonNoRoute.String(), "NotFound", ""},
+		{"value twice", "GET", "/v1.0/me/photo/$value/photo", nil, nil, 404, ReasonNoRoute.String(), "NotFound", ""},
+		{"trailing slash", "GET", "/v1.0/me/photo/$value/", nil, nil, 404, ReasonNoRoute.String(), "NotFound", ""},
+		{"POST on value", "POST", "/v1.0/me/photo/$value", small, jpeg, 405, ReasonMethod.String(), "MethodNotAllowed", "GET, PUT, PATCH, DELETE"},
+		{"PUT on metadata", "PUT", "/v1.0/me/photo", small, jpeg, 405, ReasonMethod.String(), "MethodNotAllowed", "GET"},
+		{"GET uploads", "GET", "/v1.0/uploads", nil, nil, 405, ReasonMethod.String(), "MethodNotAllowed", "POST"},
+		{"prefix of a method", "PAT", "/v1.0/me/photo/$value", nil, nil, 405, ReasonMethod.String(), "MethodNotAllowed", "GET, PUT, PATCH, DELETE"},
 		{"unknown kind", "PUT", "/v1.0/sites/x/photo/$value", small, jpeg, 400, "bad_target", "BadRequest", ""},
 		{"escaped slash in id", "PUT", "/v1.0/users/a%2Fb/photo/$value", small, jpeg, 400, "bad_target", "BadRequest", ""},
 		{"dot dot", "GET", "/v1.0/users/../photo", nil, nil, 400, "bad_target", "BadRequest", ""},
-		{"empty body", "PUT", "/v1.0/me/photo/$value", []byte{}, jpeg, 400, ReasonEmptyBody, "BadRequest", ""},
+		{"empty body", "PUT", "/v1.0/me/photo/$value", []byte{}, jpeg, 400, ReasonEmptyBody.String(), "BadRequest", ""},
 		{"PDF", "PUT", "/v1.0/me/photo/$value", []byte("%PDF-1.7\n1 0 obj\n<<>>\nendobj\n"), jpeg, 415, "unsupported_format", "UnsupportedMediaType", ""},
 		{"SVG", "PUT", "/v1.0/me/photo/$value", []byte(`<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"/>`), map[string]string{"Content-Type": "image/svg+xml"}, 415, "unsupported_format", "UnsupportedMediaType", ""},
-		{"form upload", "PUT", "/v1.0/me/photo/$value", small, map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, 415, ReasonMediaType, "UnsupportedMediaType", ""},
-		{"compressed", "PUT", "/v1.0/me/photo/$value", small, map[string]string{"Content-Type": "image/jpeg", "Content-Encoding": "gzip"}, 415, ReasonMediaType, "UnsupportedMediaType", ""},
+		{"form upload", "PUT", "/v1.0/me/photo/$value", small, map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, 415, ReasonMediaType.String(), "UnsupportedMediaType", ""},
+		{"compressed", "PUT", "/v1.0/me/photo/$value", small, map[string]string{"Content-Type": "image/jpeg", "Content-Encoding": "gzip"}, 415, ReasonMediaType.String(), "UnsupportedMediaType", ""},
 		{"truncated JPEG", "PUT", "/v1.0/me/photo/$value", small[:len(small)/3], jpeg, 400, "corrupt_image", "InvalidImage", ""},
 		{"too small", "PUT", "/v1.0/me/photo/$value", sourceJPEG(20, 20), jpeg, 400, "too_small", "ImageTooSmall", ""},
-		{"over the inline limit", "PUT", "/v1.0/me/photo/$value", make([]byte, 64<<10+1), jpeg, 413, ReasonBodyTooLarge, "RequestEntityTooLarge", ""},
+		{"over the inline limit", "PUT", "/v1.0/me/photo/$value", make([]byte, 64<<10+1), jpeg, 413, ReasonBodyTooLarge.String(), "RequestEntityTooLarge", ""},
 		{"unknown user", "PUT", "/v1.0/users/nobody@contoso.com/photo/$value", small, jpeg, 404, "target_not_found", "Request_ResourceNotFound", ""},
 		{"no photo yet", "GET", "/v1.0/groups/" + groupID + "/photo/$value", nil, nil, 404, "photo_not_found", "ImageNotFound", ""},
 	}
@@ -243,7 +243,7 @@ func TestUpstreamRedirectIsBadGateway(t *testing.T) {
 			if rec.Code != http.StatusBadGateway || rec.Header().Get("Retry-After") != "" {
 				t.Fatalf("status %d Retry-After %q, want 502 and none: %s", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
 			}
-			if env := graphError(t, rec); env.Error.InnerError.Reason != graph.ReasonRedirect || strings.Contains(rec.Body.String(), "elsewhere") {
+			if env := graphError(t, rec); env.Error.InnerError.Reason != graph.ReasonRedirect.String() || strings.Contains(rec.Body.String(), "elsewhere") {
 				t.Errorf("answer %s", rec.Body)
 			}
 			if _, ok := f.graph.Photo(tenantID, "users/"+aliceOID); ok {
@@ -274,7 +274,7 @@ func TestRequestIDInResponsesAndLogs(t *testing.T) {
 	if len(lines) != 2 || lines[0]["request_id"] != "Zx9_abcDEF0gAAA=" || lines[1]["request_id"] != own {
 		t.Fatalf("log lines %v", lines)
 	}
-	if lines[0]["reason"] != ReasonForbidden || lines[0]["http_status"] != float64(403) || lines[0]["caller"] != aliceOID {
+	if lines[0]["reason"] != ReasonForbidden.String() || lines[0]["http_status"] != float64(403) || lines[0]["caller"] != aliceOID {
 		t.Errorf("log line %v", lines[0])
 	}
 	// A client-request-id that is not a plain token is not reflected.
@@ -356,7 +356,7 @@ func TestSamePhotoTwiceIsNotWrittenAgain(t *testing.T) {
 
 type panickingWriter struct{ PhotoWriter }
 
-func (panickingWriter) Run(context.Context, graph.Target, []byte) photo.Outcome {
+func (panickingWriter) Run(context.Context, photo.Job) photo.Outcome {
 	panic("libvips fell over")
 }
 
@@ -366,7 +366,7 @@ func TestPanicBecomesInternalError(t *testing.T) {
 	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "libvips") {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
 	}
-	if graphError(t, rec).Error.InnerError.Reason != photo.ReasonInternal || !strings.Contains(f.logs.String(), "libvips fell over") {
+	if graphError(t, rec).Error.InnerError.Reason != photo.ReasonInternal.String() || !strings.Contains(f.logs.String(), "libvips fell over") {
 		t.Errorf("reason or log wrong: %s", f.logs.String())
 	}
 }

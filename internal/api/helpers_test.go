@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -171,3 +172,13 @@ func moduleRoot(t testing.TB) string { return tool.MustModuleRoot(t) }
 
 // sourceJPEG is a small photo-like JPEG the normaliser accepts.
 func sourceJPEG(w, h int) []byte { return graphtest.JPEG(w, h) }
+
+// seed is a job's source for bytes in memory, for a photo put in place as an admin would.
+type seed struct {
+	target graph.Target
+	src    []byte
+}
+
+func (s seed) Open(context.Context) (photo.Input, error) {
+	return photo.Input{Target: s.target, Size: int64(len(s.src)), Body: bytes.NewReader(s.src)}, nil
+}

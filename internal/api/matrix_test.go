@@ -60,13 +60,13 @@ func TestAuthorisationMatrix(t *testing.T) {
 		// Name claims in a token without scp speak for nobody: no self-service through them.
 		{name: "app-with-user-names", claims: Claims{"oid": appOID, "upn": "alice@contoso.com", "preferred_username": "alice@contoso.com"}, oid: appOID},
 		{name: "app-with-alice-oid", claims: Claims{"oid": aliceOID, "upn": "alice@contoso.com", "idtyp": "app", "scp": "Photos.Write"}, oid: aliceOID},
-		{name: "no-claims", claims: nil, reason: ReasonNoIdentity},
-		{name: "empty-claims", claims: Claims{}, reason: ReasonNoIdentity},
-		{name: "malformed-oid", claims: Claims{"oid": "alice", "upn": "alice@contoso.com", "scp": "Photos.Write"}, reason: ReasonBadClaims},
-		{name: "malformed-roles", claims: Claims{"oid": doraOID, "roles": "[Photos.ReadWrite.All"}, reason: ReasonBadClaims},
-		{name: "malformed-json-roles", claims: Claims{"oid": doraOID, "roles": `["Photos.ReadWrite.All",]`}, reason: ReasonBadClaims},
-		{name: "malformed-scopes", claims: Claims{"oid": aliceOID, "upn": "alice@contoso.com", "scp": `["Photos.Write"`}, reason: ReasonBadClaims},
-		{name: "malformed-upn", claims: Claims{"oid": aliceOID, "upn": "alice@contoso.com/../bob", "scp": "Photos.Write"}, reason: ReasonBadClaims},
+		{name: "no-claims", claims: nil, reason: ReasonNoIdentity.String()},
+		{name: "empty-claims", claims: Claims{}, reason: ReasonNoIdentity.String()},
+		{name: "malformed-oid", claims: Claims{"oid": "alice", "upn": "alice@contoso.com", "scp": "Photos.Write"}, reason: ReasonBadClaims.String()},
+		{name: "malformed-roles", claims: Claims{"oid": doraOID, "roles": "[Photos.ReadWrite.All"}, reason: ReasonBadClaims.String()},
+		{name: "malformed-json-roles", claims: Claims{"oid": doraOID, "roles": `["Photos.ReadWrite.All",]`}, reason: ReasonBadClaims.String()},
+		{name: "malformed-scopes", claims: Claims{"oid": aliceOID, "upn": "alice@contoso.com", "scp": `["Photos.Write"`}, reason: ReasonBadClaims.String()},
+		{name: "malformed-upn", claims: Claims{"oid": aliceOID, "upn": "alice@contoso.com/../bob", "scp": "Photos.Write"}, reason: ReasonBadClaims.String()},
 	}
 	type target struct {
 		name  string
@@ -150,7 +150,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 				}
 				if tg.owner == "me" && !c.user {
 					for _, rq := range requests {
-						refused(rq, http.StatusForbidden, "Authorization_RequestDenied", ReasonAppOnlyMe)
+						refused(rq, http.StatusForbidden, "Authorization_RequestDenied", ReasonAppOnlyMe.String())
 					}
 					assertNoGraphCalls(t, f)
 					return
@@ -164,7 +164,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 				writeOK := readOK && (!c.user || c.write)
 				if !readOK {
 					for _, rq := range requests {
-						refused(rq, http.StatusForbidden, "Authorization_RequestDenied", ReasonForbidden)
+						refused(rq, http.StatusForbidden, "Authorization_RequestDenied", ReasonForbidden.String())
 					}
 					assertNoGraphCalls(t, f)
 					return
@@ -175,14 +175,14 @@ func TestAuthorisationMatrix(t *testing.T) {
 					// through (a grant is only a signed URL: the S3 path meets the 404 later).
 					for _, rq := range requests {
 						if rq.write && !writeOK {
-							refused(rq, http.StatusForbidden, "Authorization_RequestDenied", ReasonScopeRequired)
+							refused(rq, http.StatusForbidden, "Authorization_RequestDenied", ReasonScopeRequired.String())
 							continue
 						}
 						rec := do(rq)
 						want, reason := http.StatusNotFound, "target_not_found"
 						switch rq.method {
 						case http.MethodDelete:
-							want, reason = http.StatusMethodNotAllowed, ReasonDeleteContact
+							want, reason = http.StatusMethodNotAllowed, ReasonDeleteContact.String()
 						case http.MethodPost:
 							want, reason = http.StatusOK, ""
 						}
@@ -214,14 +214,14 @@ func TestAuthorisationMatrix(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if o := f.handler.opts.Photos.Run(t.Context(), seedTarget, src); o.Status != photo.StatusSynced {
+					if o := f.handler.opts.Photos.Run(t.Context(), photo.Job{Source: seed{seedTarget, src}}); o.Status != photo.StatusSynced {
 						t.Fatalf("seeding %s: %+v", photoKey, o)
 					}
 					seeded, _ := f.graph.Photo(tenantID, photoKey)
 					f.graph.ResetRequests()
 					for _, rq := range requests {
 						if rq.write {
-							refused(rq, http.StatusForbidden, "Authorization_RequestDenied", ReasonScopeRequired)
+							refused(rq, http.StatusForbidden, "Authorization_RequestDenied", ReasonScopeRequired.String())
 						}
 					}
 					assertNoGraphCalls(t, f)
@@ -313,7 +313,7 @@ func TestAuthorisationMatrix(t *testing.T) {
 					if rec.Code != http.StatusMethodNotAllowed || rec.Header().Get("Allow") != "GET, PUT, PATCH" {
 						t.Fatalf("DELETE contact = %d Allow %q, want 405 GET, PUT, PATCH", rec.Code, rec.Header().Get("Allow"))
 					}
-					if graphError(t, rec).Error.InnerError.Reason != ReasonDeleteContact {
+					if graphError(t, rec).Error.InnerError.Reason != ReasonDeleteContact.String() {
 						t.Errorf("DELETE contact reason, want %s", ReasonDeleteContact)
 					}
 				}

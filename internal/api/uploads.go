@@ -62,7 +62,7 @@ type Upload struct {
 
 func (h *Handler) upload(x *exchange, caller Caller) {
 	if h.opts.Uploads == nil || h.opts.UploadBucket == "" {
-		h.fail(x, &Error{Status: http.StatusNotFound, Code: "NotFound", Reason: ReasonUploadsDisabled,
+		h.fail(x, &Error{why: ReasonUploadsDisabled,
 			Message: "presigned uploads are not enabled on this API"})
 		return
 	}
@@ -72,13 +72,13 @@ func (h *Handler) upload(x *exchange, caller Caller) {
 		return
 	}
 	if strings.TrimSpace(req.Target) == "" {
-		h.fail(x, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: "bad_target",
+		h.fail(x, &Error{why: graph.ReasonBadTarget,
 			Message: `the body names no target: send {"target": "me"} or {"target": "users/{id}"}`})
 		return
 	}
 	t, err := graph.ParseTarget(req.Target)
 	if err != nil {
-		h.fail(x, failure("bad_target", false, 0, err))
+		h.fail(x, failure(graph.ReasonBadTarget, false, 0, err))
 		return
 	}
 	t, aerr := authorise(caller, t, accessWrite, h.policy())
@@ -90,11 +90,11 @@ func (h *Handler) upload(x *exchange, caller Caller) {
 	maxBytes := h.opts.Photos.MaxSourceBytes()
 	switch {
 	case req.Size <= 0:
-		h.fail(x, &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody,
+		h.fail(x, &Error{why: ReasonBadBody,
 			Message: `the body names no size: send the original's exact length in bytes, {"target": "me", "size": 123456}`})
 		return
 	case req.Size > int64(maxBytes):
-		h.fail(x, &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Reason: photo.ReasonSourceTooLarge,
+		h.fail(x, &Error{why: photo.ReasonSourceTooLarge,
 			Message: fmt.Sprintf("size %d is over the %d-byte limit for originals", req.Size, maxBytes)})
 		return
 	}
@@ -111,7 +111,7 @@ func (h *Handler) upload(x *exchange, caller Caller) {
 	}
 	signed, err := h.opts.Uploads.PresignPutObject(x.r.Context(), in, s3.WithPresignExpires(h.opts.UploadURLTTL))
 	if err != nil {
-		h.fail(x, &Error{Status: http.StatusInternalServerError, Code: "InternalServerError", Reason: ReasonPresignFailed,
+		h.fail(x, &Error{why: ReasonPresignFailed,
 			Message: "an upload URL could not be made", Cause: fmt.Errorf("presign put %s: %w", key, err)})
 		return
 	}
@@ -119,7 +119,7 @@ func (h *Handler) upload(x *exchange, caller Caller) {
 	// hoisted or dropped either would hand out a reusable, unbounded URL.
 	for _, name := range []string{"Content-Length", "If-None-Match"} {
 		if len(signed.SignedHeader.Values(name)) == 0 {
-			h.fail(x, &Error{Status: http.StatusInternalServerError, Code: "InternalServerError", Reason: ReasonPresignFailed,
+			h.fail(x, &Error{why: ReasonPresignFailed,
 				Message: "an upload URL could not be made", Cause: fmt.Errorf("presign put %s: %s is not a signed header", key, name)})
 			return
 		}
@@ -140,27 +140,27 @@ func (h *Handler) upload(x *exchange, caller Caller) {
 // pass silently).
 func decodeJSON(r *http.Request, v any) *Error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(strings.TrimSpace(ct)), "application/json") {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "UnsupportedMediaType", Reason: ReasonMediaType,
+		return &Error{why: ReasonMediaType,
 			Message: "send a JSON body with Content-Type application/json"}
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxJSONBody+1))
 	if err != nil {
-		return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody,
+		return &Error{why: ReasonBadBody,
 			Message: "the request body could not be read", Cause: fmt.Errorf("read body: %w", err)}
 	}
 	if len(body) > maxJSONBody {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestEntityTooLarge", Reason: ReasonBodyTooLarge,
+		return &Error{why: ReasonBodyTooLarge,
 			Message: fmt.Sprintf("the JSON body is over %d bytes", maxJSONBody)}
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody,
+		return &Error{why: ReasonBadBody,
 			Message: `the body is not the JSON this route takes: {"target": "…", "size": 123456, "fileName": "…"}`,
 			Cause:   fmt.Errorf("decode upload request: %w", err)}
 	}
 	if dec.More() {
-		return &Error{Status: http.StatusBadRequest, Code: "BadRequest", Reason: ReasonBadBody, Message: "the body holds more than one JSON value"}
+		return &Error{why: ReasonBadBody, Message: "the body holds more than one JSON value"}
 	}
 	return nil
 }

@@ -202,24 +202,24 @@ func TestPresignedUploadAgainstS3(t *testing.T) {
 			status int
 			reason string
 		}{
-			{"no claims", nil, `{"target":"me","size":1}`, "application/json", 401, ReasonNoIdentity},
-			{"other user", aliceClaims(), `{"target":"users/bob@contoso.com","size":1}`, "application/json", 403, ReasonForbidden},
-			{"group", aliceClaims(), `{"target":"groups/` + groupID + `","size":1}`, "application/json", 403, ReasonForbidden},
-			{"without the write scope", Claims{"oid": aliceOID, "scp": "User.Read"}, `{"target":"me","size":1}`, "application/json", 403, ReasonScopeRequired},
-			{"app-only me", Claims{"oid": doraOID, "roles": "[Photos.ReadWrite.All]"}, `{"target":"me","size":1}`, "application/json", 403, ReasonAppOnlyMe},
-			{"no size", aliceClaims(), `{"target":"me"}`, "application/json", 400, ReasonBadBody},
-			{"zero size", aliceClaims(), `{"target":"me","size":0}`, "application/json", 400, ReasonBadBody},
+			{"no claims", nil, `{"target":"me","size":1}`, "application/json", 401, ReasonNoIdentity.String()},
+			{"other user", aliceClaims(), `{"target":"users/bob@contoso.com","size":1}`, "application/json", 403, ReasonForbidden.String()},
+			{"group", aliceClaims(), `{"target":"groups/` + groupID + `","size":1}`, "application/json", 403, ReasonForbidden.String()},
+			{"without the write scope", Claims{"oid": aliceOID, "scp": "User.Read"}, `{"target":"me","size":1}`, "application/json", 403, ReasonScopeRequired.String()},
+			{"app-only me", Claims{"oid": doraOID, "roles": "[Photos.ReadWrite.All]"}, `{"target":"me","size":1}`, "application/json", 403, ReasonAppOnlyMe.String()},
+			{"no size", aliceClaims(), `{"target":"me"}`, "application/json", 400, ReasonBadBody.String()},
+			{"zero size", aliceClaims(), `{"target":"me","size":0}`, "application/json", 400, ReasonBadBody.String()},
 			{"no target", aliceClaims(), `{}`, "application/json", 400, "bad_target"},
 			{"bad target", aliceClaims(), `{"target":"users/../x"}`, "application/json", 400, "bad_target"},
-			{"misspelt field", aliceClaims(), `{"traget":"me"}`, "application/json", 400, ReasonBadBody},
-			{"not JSON", aliceClaims(), `target=me`, "application/json", 400, ReasonBadBody},
-			{"two values", aliceClaims(), `{"target":"me"}{"target":"me"}`, "application/json", 400, ReasonBadBody},
-			{"form", aliceClaims(), `target=me`, "application/x-www-form-urlencoded", 415, ReasonMediaType},
-			{"negative size", aliceClaims(), `{"target":"me","size":-1}`, "application/json", 400, ReasonBadBody},
+			{"misspelt field", aliceClaims(), `{"traget":"me"}`, "application/json", 400, ReasonBadBody.String()},
+			{"not JSON", aliceClaims(), `target=me`, "application/json", 400, ReasonBadBody.String()},
+			{"two values", aliceClaims(), `{"target":"me"}{"target":"me"}`, "application/json", 400, ReasonBadBody.String()},
+			{"form", aliceClaims(), `target=me`, "application/x-www-form-urlencoded", 415, ReasonMediaType.String()},
+			{"negative size", aliceClaims(), `{"target":"me","size":-1}`, "application/json", 400, ReasonBadBody.String()},
 			{"over the source limit", aliceClaims(), `{"target":"me","size":20971521}`, "application/json", 413, "source_too_large"},
 			{"60 MiB", aliceClaims(), `{"target":"me","size":62914560}`, "application/json", 413, "source_too_large"},
-			{"size as text", aliceClaims(), `{"target":"me","size":"1000"}`, "application/json", 400, ReasonBadBody},
-			{"huge body", aliceClaims(), `{"target":"me","fileName":"` + strings.Repeat("a", maxJSONBody) + `"}`, "application/json", 413, ReasonBodyTooLarge},
+			{"size as text", aliceClaims(), `{"target":"me","size":"1000"}`, "application/json", 400, ReasonBadBody.String()},
+			{"huge body", aliceClaims(), `{"target":"me","fileName":"` + strings.Repeat("a", maxJSONBody) + `"}`, "application/json", 413, ReasonBodyTooLarge.String()},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -237,7 +237,7 @@ func TestPresignedUploadAgainstS3(t *testing.T) {
 	t.Run("disabled without a bucket", func(t *testing.T) {
 		g := newFixture(t, clientSecret, nil)
 		rec := g.do(t, aliceClaims(), http.MethodPost, "/v1.0/uploads", []byte(`{"target":"me","size":1}`), nil)
-		if rec.Code != http.StatusNotFound || graphError(t, rec).Error.InnerError.Reason != ReasonUploadsDisabled {
+		if rec.Code != http.StatusNotFound || graphError(t, rec).Error.InnerError.Reason != ReasonUploadsDisabled.String() {
 			t.Errorf("status %d: %s", rec.Code, rec.Body)
 		}
 	})
@@ -295,7 +295,7 @@ func TestGrantRefusedUnlessBound(t *testing.T) {
 	for _, drop := range []string{"Content-Length", "If-None-Match"} {
 		f := newFixture(t, clientSecret, func(o *Options) { o.Uploads, o.UploadBucket = unboundPresigner{drop: drop}, uploadBucket })
 		rec := f.do(t, aliceClaims(), http.MethodPost, "/v1.0/uploads", []byte(`{"target":"me","size":1000}`), map[string]string{"Content-Type": "application/json"})
-		if rec.Code != http.StatusInternalServerError || graphError(t, rec).Error.InnerError.Reason != ReasonPresignFailed || strings.Contains(rec.Body.String(), "s3.example.com") {
+		if rec.Code != http.StatusInternalServerError || graphError(t, rec).Error.InnerError.Reason != ReasonPresignFailed.String() || strings.Contains(rec.Body.String(), "s3.example.com") {
 			t.Errorf("without a signed %s: %d %s, want 500 %s and no URL", drop, rec.Code, rec.Body, ReasonPresignFailed)
 		}
 	}

@@ -6,7 +6,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,9 +43,6 @@ func Build(ctx context.Context, getenv func(string) string, out io.Writer, graph
 	cfg, err := config.Load(getenv)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.SecretID == "" {
-		return nil, errors.New("configuration: GRAPH_SECRET_ID is empty: name the Secrets Manager secret with the Graph app's credentials")
 	}
 	logger := obs.NewLogger(out, cfg.LogLevel)
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)

@@ -23,7 +23,7 @@ func TestBuild(t *testing.T) {
 		{map[string]string{"GRAPH_SECRET_ID": "s", "STATE_BUCKET": "state", "UPLOAD_URL_TTL": "30d"}, "UPLOAD_URL_TTL"},
 		{map[string]string{"GRAPH_SECRET_ID": "s", "STATE_BUCKET": "state", "GRAPH_ENDPOINT": "http://plain.example"}, "GRAPH_ENDPOINT"},
 		{map[string]string{"GRAPH_SECRET_ID": "s", "STATE_BUCKET": "state", "PHOTO_CROP": "entropy"}, "PHOTO_CROP"},
-		{map[string]string{"GRAPH_SECRET_ID": "s", "STATE_BUCKET": "state", "GRAPH_CLOUD": "usgov", "UPLOAD_BUCKET": "b", "S3_FORCE_PATH_STYLE": "true"}, ""},
+		{map[string]string{"GRAPH_SECRET_ID": "s", "STATE_BUCKET": "state", "GRAPH_CLOUD": "usgov", "UPLOAD_BUCKET": "photos", "S3_FORCE_PATH_STYLE": "true"}, ""},
 		{map[string]string{"GRAPH_SECRET_ID": "s", "SKIP_UNCHANGED": "false"}, ""},
 	} {
 		var out bytes.Buffer

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
@@ -82,11 +83,12 @@ var Variables = []string{
 }
 
 // Load reads the configuration through getenv (os.Getenv in main). All problems are reported
-// together, each naming its variable.
+// together, each naming its variable. GRAPH_SECRET_ID is required: both functions write with the
+// credentials it names.
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		SecretID:  strings.TrimSpace(getenv("GRAPH_SECRET_ID")),
+		SecretID:  r.secretID("GRAPH_SECRET_ID"),
 		Cloud:     strings.TrimSpace(getenv("GRAPH_CLOUD")),
 		Endpoint:  r.url("GRAPH_ENDPOINT"),
 		Authority: r.url("GRAPH_AUTHORITY"),
@@ -98,15 +100,15 @@ func Load(getenv func(string) string) (Config, error) {
 			MaxPixels: r.int("SOURCE_MAX_PIXELS", imageproc.DefaultMaxPixels),
 		},
 		SourceMaxBytes:         r.int("SOURCE_MAX_BYTES", DefaultSourceMaxBytes),
-		TargetMetadataKey:      strings.ToLower(r.str("TARGET_METADATA_KEY", DefaultTargetMetadataKey)),
-		TargetKeyPrefix:        getenv("TARGET_KEY_PREFIX"),
+		TargetMetadataKey:      strings.ToLower(r.metadataKey("TARGET_METADATA_KEY", DefaultTargetMetadataKey)),
+		TargetKeyPrefix:        r.keyPrefix("TARGET_KEY_PREFIX", ""),
 		TargetMetadataPrefixes: r.prefixes("TARGET_METADATA_PREFIXES"),
 		S3ForcePathStyle:       r.bool("S3_FORCE_PATH_STYLE"),
 		AdminRole:              r.claimName("API_ADMIN_ROLE", DefaultAdminRole),
 		UserScope:              r.claimName("API_USER_SCOPE", DefaultUserScope),
 		GatewayID:              r.gatewayID("API_GATEWAY_ID"),
-		UploadBucket:           strings.TrimSpace(getenv("UPLOAD_BUCKET")),
-		UploadPrefix:           r.str("UPLOAD_PREFIX", DefaultUploadPrefix),
+		UploadBucket:           r.bucket("UPLOAD_BUCKET"),
+		UploadPrefix:           r.keyPrefix("UPLOAD_PREFIX", DefaultUploadPrefix),
 		UploadURLTTL:           r.duration("UPLOAD_URL_TTL", DefaultUploadURLTTL),
 		SkipUnchanged:          r.boolOr("SKIP_UNCHANGED", true),
 		StateBucket:            r.bucket("STATE_BUCKET"),
@@ -117,9 +119,7 @@ func Load(getenv func(string) string) (Config, error) {
 			r.fail("GRAPH_CLOUD", c.Cloud, "want global, usgov, usgovdod or china")
 		}
 	}
-	if err := c.Photo.Validate(); err != nil {
-		r.errs = append(r.errs, fmt.Errorf("photo options: %w", err))
-	}
+	r.photo(c.Photo)
 	if c.Photo.MaxBytes > graph.MaxPhotoBytes {
 		r.fail("PHOTO_MAX_BYTES", strconv.Itoa(c.Photo.MaxBytes), fmt.Sprintf("Graph accepts at most %d bytes", graph.MaxPhotoBytes))
 	}
@@ -151,8 +151,84 @@ type reader struct {
 	errs   []error
 }
 
+// photoVariables names the variable of each photo option.
+var photoVariables = map[string]string{
+	"Size": "PHOTO_SIZE", "Crop": "PHOTO_CROP", "Quality": "PHOTO_QUALITY", "MaxBytes": "PHOTO_MAX_BYTES", "MaxPixels": "SOURCE_MAX_PIXELS",
+}
+
+// photo checks the photo options as imageproc does, and names the variable of each one out of
+// range.
+func (r *reader) photo(o imageproc.Options) {
+	err := o.Validate()
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var oe *imageproc.OptionError
+		if name, ok := photoVariables[optionField(e, &oe)]; ok {
+			r.fail(name, strings.TrimSpace(r.getenv(name)), "want "+oe.Want)
+			continue
+		}
+		r.errs = append(r.errs, fmt.Errorf("photo options: %w", e)) // an option no variable sets
+	}
+}
+
+func optionField(err error, oe **imageproc.OptionError) string {
+	if errors.As(err, oe) {
+		return (*oe).Field
+	}
+	return ""
+}
+
 func (r *reader) fail(name, value, why string) {
 	r.errs = append(r.errs, fmt.Errorf("%s=%q: %s", name, value, why))
+}
+
+// secretID reads a Secrets Manager secret's name or ARN: required, and either an ARN or a name
+// of the characters Secrets Manager allows.
+func (r *reader) secretID(name string) string {
+	v := strings.TrimSpace(r.getenv(name))
+	switch {
+	case v == "":
+		r.fail(name, v, "name the Secrets Manager secret with the Graph app's credentials (its name or ARN)")
+	case strings.HasPrefix(v, "arn:"):
+		if parts := strings.SplitN(v, ":", 7); len(parts) != 7 || parts[2] != "secretsmanager" || parts[5] != "secret" {
+			r.fail(name, v, "want a Secrets Manager secret ARN, arn:aws:secretsmanager:{region}:{account}:secret:{name}")
+		}
+	case len(v) > 512 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/_+=.@-") != "":
+		r.fail(name, v, "want a secret name (letters, digits and /_+=.@-, at most 512) or its ARN")
+	}
+	return v
+}
+
+// metadataKey reads the name of a user metadata entry: it travels as the header
+// x-amz-meta-{name}, so it must be a header token.
+func (r *reader) metadataKey(name, def string) string {
+	v := r.str(name, def)
+	for _, c := range v {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.ContainsRune("!#$%&'*+-.^_`|~", c)) {
+			r.fail(name, v, "want a metadata name that can be an HTTP header, such as "+def)
+			return def
+		}
+	}
+	return v
+}
+
+// keyPrefix reads an S3 key prefix: UTF-8, at most S3's 1024 bytes of a key.
+func (r *reader) keyPrefix(name, def string) string {
+	v := r.getenv(name)
+	if strings.TrimSpace(v) == "" {
+		return def
+	}
+	if !utf8.ValidString(v) || len(v) > 1024 || strings.ContainsAny(v, "\r\n") {
+		r.fail(name, v, "want an S3 key prefix such as photos/ (UTF-8, one line, at most 1024 bytes)")
+		return def
+	}
+	return v
 }
 
 func (r *reader) str(name, def string) string {

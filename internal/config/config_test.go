@@ -2,6 +2,7 @@ package config
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -9,14 +10,17 @@ import (
 	"github.com/graphphoto/graphphoto/internal/imageproc"
 )
 
-// env is an environment of m, with the one variable that has no default (STATE_BUCKET, while
-// SKIP_UNCHANGED is on) set unless m says otherwise.
+// env is an environment of m, with the variables that have no default set unless m sets them:
+// GRAPH_SECRET_ID, which every function needs, and STATE_BUCKET, while SKIP_UNCHANGED is on.
 func env(m map[string]string) func(string) string {
 	return func(k string) string {
 		if v, ok := m[k]; ok {
 			return v
 		}
-		if k == "STATE_BUCKET" {
+		switch k {
+		case "GRAPH_SECRET_ID":
+			return "graphphoto/graph-app"
+		case "STATE_BUCKET":
 			return "graphphoto-state"
 		}
 		return ""
@@ -126,5 +130,63 @@ func TestBadValuesNameTheirVariable(t *testing.T) {
 	// A photo option out of range (quality 101) is caught too.
 	if _, err := Load(env(map[string]string{"PHOTO_QUALITY": "101"})); err == nil {
 		t.Error("quality 101 accepted")
+	}
+}
+
+// TestEveryVariable: for every variable Load reads, each bad value stops the configuration with
+// an error that names that variable (and no other), and a good value passes.
+func TestEveryVariable(t *testing.T) {
+	cases := []struct {
+		name string
+		bad  []string
+		good string
+	}{
+		{"GRAPH_SECRET_ID", []string{"", "graph app", "arn:aws:s3:::bucket/key"}, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:graph-abc123"},
+		{"GRAPH_CLOUD", []string{"mars", "GLOBAL "}, "usgovdod"},
+		{"GRAPH_ENDPOINT", []string{"http://graph.example", "graph.microsoft.com"}, "https://127.0.0.1:9443/"},
+		{"GRAPH_AUTHORITY", []string{"ftp://login.example"}, "https://127.0.0.1:9443"},
+		{"PHOTO_SIZE", []string{"big", "20000", "-1"}, "504"},
+		{"PHOTO_CROP", []string{"entropy"}, "none"},
+		{"PHOTO_QUALITY", []string{"101", "0x55", "-5"}, "80"},
+		{"PHOTO_MAX_BYTES", []string{"9999", "5000000", "4MB"}, "100_000"},
+		{"SOURCE_MAX_BYTES", []string{"-1", "50MiB"}, "1048576"},
+		{"SOURCE_MAX_PIXELS", []string{"-5", "lots"}, "25_000_000"},
+		{"TARGET_METADATA_KEY", []string{"graph target", "graph:target"}, "Graph-Target"},
+		{"TARGET_KEY_PREFIX", []string{"photos/\n", "\xff/"}, "photos/"},
+		{"TARGET_METADATA_PREFIXES", []string{"uploads/,,hr/", "hr-export/"}, "uploads/,hr-export/"},
+		{"S3_FORCE_PATH_STYLE", []string{"yes please"}, "true"},
+		{"API_ADMIN_ROLE", []string{"[Photos.ReadWrite.All]", "Photos Admin"}, "Photos.Admin"},
+		{"API_USER_SCOPE", []string{"Photos.Write Photos.Read"}, "Photo.Upload"},
+		{"API_GATEWAY_ID", []string{"https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com", "A1B2C3D4E5"}, "a1b2c3d4e5"},
+		{"UPLOAD_BUCKET", []string{"s3://photos", "arn:aws:s3:::photos", "ab", "hr photos"}, "hr-photo-uploads"},
+		{"UPLOAD_PREFIX", []string{"up\nloads/"}, "uploads/"},
+		{"UPLOAD_URL_TTL", []string{"30d", "30s", "200h"}, "5m"},
+		{"SKIP_UNCHANGED", []string{"maybe"}, "false"},
+		{"STATE_BUCKET", []string{"", "s3://graphphoto-state", "Graph_State"}, "hr-photo-state"},
+		{"LOG_LEVEL", []string{"loud"}, "debug"},
+	}
+	var covered []string
+	for _, tc := range cases {
+		covered = append(covered, tc.name)
+		for _, bad := range tc.bad {
+			_, err := Load(env(map[string]string{tc.name: bad}))
+			if err == nil || !strings.Contains(err.Error(), tc.name+`="`) {
+				t.Errorf("%s=%q: err = %v, want one naming %s", tc.name, bad, err, tc.name)
+				continue
+			}
+			for _, other := range Variables {
+				if other != tc.name && strings.Contains(err.Error(), other+`="`) {
+					t.Errorf("%s=%q: the error names %s too: %v", tc.name, bad, other, err)
+				}
+			}
+		}
+		if _, err := Load(env(map[string]string{tc.name: tc.good})); err != nil {
+			t.Errorf("%s=%q: %v", tc.name, tc.good, err)
+		}
+	}
+	slices.Sort(covered)
+	want := slices.Sorted(slices.Values(Variables))
+	if !slices.Equal(covered, want) {
+		t.Errorf("the table covers %v, Load reads %v", covered, want)
 	}
 }

@@ -840,8 +840,7 @@ var starOnlyActions = []string{"xray:PutTraceSegments", "xray:PutTelemetryRecord
 // …Version forms for a versioned bucket). A call missing here fails the check: add it here and
 // grant it in template.yaml.
 var s3Actions = map[string][]string{
-	"HeadObject":       {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"}, // ListBucket: 404, not 403, for a missing key
-	"GetObject":        {"s3:GetObject", "s3:GetObjectVersion"},
+	"GetObject":        {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"}, // ListBucket: 404, not 403, for a missing key
 	"GetObjectTagging": {"s3:GetObjectTagging", "s3:GetObjectVersionTagging"},
 	"PutObjectTagging": {"s3:PutObjectTagging", "s3:PutObjectVersionTagging"},
 	"PresignPutObject": {"s3:PutObject"},
@@ -1578,7 +1577,7 @@ var probePaths = []string{
 
 type photoFake struct{}
 
-func (photoFake) Run(context.Context, graph.Target, []byte) photo.Outcome {
+func (photoFake) Run(context.Context, photo.Job) photo.Outcome {
 	panic("not reached without claims")
 }
 func (photoFake) MaxSourceBytes() int { return config.DefaultSourceMaxBytes }
@@ -1593,11 +1592,18 @@ func (photoFake) DeletePhoto(context.Context, graph.Target) (graph.Result, error
 }
 
 // grantedFake answers every photo call with success, so a request that passes authorisation is
-// told from one refused by its status.
+// told from one refused by its status. A job's answer is written by its recorder, as the real
+// pipeline has it written.
 type grantedFake struct{}
 
-func (grantedFake) Run(_ context.Context, t graph.Target, src []byte) photo.Outcome {
-	return photo.Outcome{Status: photo.StatusSynced, Target: t.String(), SourceBytes: len(src)}
+func (grantedFake) Run(ctx context.Context, j photo.Job) photo.Outcome {
+	in, err := j.Source.Open(ctx)
+	o := photo.Outcome{Status: photo.StatusSynced, Target: in.Target.String(), SourceBytes: int(max(in.Size, 0))}
+	if err != nil {
+		o = photo.Reject(in.Target.String(), 0, err)
+	}
+	j.Recorder.Record(ctx, &o)
+	return o
 }
 func (grantedFake) MaxSourceBytes() int { return config.DefaultSourceMaxBytes }
 func (grantedFake) GetPhoto(context.Context, graph.Target) ([]byte, graph.Result, error) {

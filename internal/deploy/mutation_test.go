@@ -120,10 +120,10 @@ var mutations = []mutation{
 	{"alarm notifies an empty topic", "template.yaml", "      TreatMissingData: notBreaching\n      AlarmActions: !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]\n      OKActions: !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]\n\n  QueueAgeAlarm:", "      TreatMissingData: notBreaching\n      AlarmActions: [!Ref AlarmTopicArn]\n      OKActions: !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]\n\n  QueueAgeAlarm:", "alarms"},
 	{"misspelt alarm property", "template.yaml", "          Expression: FILL(onupload, 0) + FILL(api, 0)", "          Expresion: FILL(onupload, 0) + FILL(api, 0)", "alarms"},
 	// dashboard
-	{"misspelt metric on the dashboard", "template.yaml", `["GraphPhoto", "PhotosSkipped"`, `["GraphPhoto", "PhotoSkipped"`, "dashboard"},
+	{"misspelt metric on the dashboard", "template.yaml", `["GraphPhoto", "PhotosSkipped", "FunctionName", "${ApiFunction}"`, `["GraphPhoto", "PhotoSkipped", "FunctionName", "${ApiFunction}"`, "dashboard"},
 	{"misspelt unchanged metric", "template.yaml", `["GraphPhoto", "PhotosUnchanged", "FunctionName", "${ApiFunction}"`, `["GraphPhoto", "PhotoUnchanged", "FunctionName", "${ApiFunction}"`, "dashboard"},
 	{"unchanged photos not shown", "template.yaml", "                [\"GraphPhoto\", \"PhotosUnchanged\", \"FunctionName\", \"${OnUploadFunction}\", {\"label\": \"unchanged (not written)\"}],\n", "", "dashboard"},
-	{"metric of a function that does not write it", "template.yaml", `["GraphPhoto", "PhotosSkipped", "FunctionName", "${OnUploadFunction}"`, `["GraphPhoto", "PhotosSkipped", "FunctionName", "${ApiFunction}"`, "dashboard"},
+	{"metric of a resource whose code does not write it", "template.yaml", `["GraphPhoto", "PhotosSkipped", "FunctionName", "${OnUploadFunction}"`, `["GraphPhoto", "PhotosSkipped", "FunctionName", "${BatchOperationsRole}"`, "dashboard"},
 	{"no p99 of the API's Graph time", "template.yaml", `["GraphPhoto", "GraphMs", "FunctionName", "${ApiFunction}", {"stat": "p99"`, `["GraphPhoto", "GraphMs", "FunctionName", "${ApiFunction}", {"stat": "p90"`, "dashboard"},
 	{"shorthand the check cannot read", "template.yaml", `["GraphPhoto", "PhotosRejected", "FunctionName", "${ApiFunction}"`, `[".", "PhotosRejected", ".", "."`, "dashboard"},
 	{"DLQ depth not shown", "template.yaml", `"${UploadDeadLetterQueue.QueueName}", {"label": "dead letters"}`, `"${UploadQueue.QueueName}", {"label": "dead letters"}`, "dashboard"},

@@ -20,7 +20,7 @@ func TestSamples(t *testing.T) {
 			p, err := imageproc.Normalise(context.Background(), s.Data, imageproc.Options{})
 			if reason, ok := strings.CutPrefix(s.Expect, "rejected: "); ok {
 				var e *imageproc.Error
-				if !errors.As(err, &e) || e.Code != reason {
+				if !errors.As(err, &e) || e.Code.String() != reason {
 					t.Fatalf("err = %v, want %s", err, reason)
 				}
 				return

@@ -260,7 +260,8 @@ func Start(ctx context.Context, opts Options) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devstack: webhook: %w", err)
 	}
-	st.S3, err = s3test.Start(ctx, s3test.Options{Dir: filepath.Join(dir, "s3"), AccessKey: accessKey, SecretKey: secretKey, EventWebhookURL: hookURL, Versioning: opts.Versioning, AccessLog: opts.S3AccessLog})
+	st.S3, err = s3test.Start(ctx, s3test.Options{Dir: filepath.Join(dir, "s3"), AccessKey: accessKey, SecretKey: secretKey,
+		EventWebhookURL: hookURL, Versioning: opts.Versioning, AccessLog: opts.S3AccessLog})
 	if err != nil {
 		return nil, fmt.Errorf("devstack: s3 server: %w", err)
 	}

@@ -15,6 +15,8 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 // Endpoints are the URLs a client uses for one set of credentials.
@@ -125,12 +127,12 @@ func (s *tokenSource) build(ctx context.Context, fresh, reload bool) error {
 			e := &Error{Op: "read credentials", reason: ReasonCredentialsInvalid, Err: err}
 			var tr interface{ Transient() bool }
 			if errors.As(err, &tr) && tr.Transient() {
-				e.reason, e.transient = ReasonUnavailable, true
+				e.reason = ReasonUnavailable
 			}
 			// A refused redirect keeps its own reason, whichever endpoint answered it.
-			var rr interface{ Reason() string }
+			var rr interface{ Reason() reason.Reason }
 			if errors.As(err, &rr) && rr.Reason() == ReasonRedirect {
-				e.reason, e.transient = ReasonRedirect, false
+				e.reason = ReasonRedirect
 			}
 			return e
 		}
@@ -219,16 +221,16 @@ func (s *tokenSource) tokenError(ctx context.Context, err error) error {
 		e.RetryAfter = parseRetryAfter(call.Resp.Header.Get("Retry-After"), s.opts.Clock.Now())
 		switch {
 		case e.Status == http.StatusTooManyRequests:
-			e.reason, e.transient = ReasonThrottled, true
+			e.reason = ReasonThrottled
 		case e.Status >= 500:
-			e.reason, e.transient = ReasonUnavailable, true
+			e.reason = ReasonUnavailable
 		default:
 			e.reason = ReasonCredentialsInvalid
 		}
 	case ctx.Err() != nil:
-		e.reason, e.transient, e.Err = ReasonNetwork, true, ctx.Err()
+		e.reason, e.Err = ReasonNetwork, ctx.Err()
 	case isNetworkError(err):
-		e.reason, e.transient = ReasonNetwork, true
+		e.reason = ReasonNetwork
 		e.Err = errors.New(s.redact(clip(networkCause(err), 200)))
 	default:
 		e.reason = ReasonCredentialsInvalid

@@ -344,7 +344,7 @@ func (c *Client) send(ctx context.Context, op string, t Target, tok string, res 
 	began := c.opts.Clock.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
-		e := &Error{Op: op, Target: t.String(), ClientRequestID: crid, reason: ReasonNetwork, transient: true, Err: errors.New(networkCause(err))}
+		e := &Error{Op: op, Target: t.String(), ClientRequestID: crid, reason: ReasonNetwork, Err: errors.New(networkCause(err))}
 		if ctx.Err() != nil {
 			e.Err = ctx.Err()
 		}
@@ -369,7 +369,7 @@ func (c *Client) send(ctx context.Context, op string, t Target, tok string, res 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if rerr != nil {
 			return nil, &Error{Op: op, Target: t.String(), Status: resp.StatusCode, RequestID: res.RequestID, ClientRequestID: crid,
-				reason: ReasonNetwork, transient: true, Err: fmt.Errorf("read response: %w", rerr)}
+				reason: ReasonNetwork, Err: fmt.Errorf("read response: %w", rerr)}
 		}
 		res.Bytes = n
 		return data, nil

@@ -18,6 +18,7 @@ import (
 
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 const (
@@ -399,7 +400,7 @@ func TestClientRetryTiming(t *testing.T) {
 		faults    func(c *fakeClock) []graphtest.Fault
 		opts      func(*graph.Options)
 		deadline  time.Duration
-		wantErr   string // reason, "" for success
+		wantErr   reason.Reason // zero for success
 		transient bool
 		attempts  int
 		waits     []time.Duration
@@ -454,7 +455,7 @@ func TestClientRetryTiming(t *testing.T) {
 				defer cancel()
 			}
 			res, err := c.PutPhoto(ctx, target(t, "users/alice@contoso.com"), graphtest.JPEG(64, 64))
-			if tc.wantErr == "" {
+			if tc.wantErr.IsZero() {
 				if err != nil {
 					t.Fatalf("unexpected error: %v", err)
 				}
@@ -519,11 +520,11 @@ func TestClientRefusesLocally(t *testing.T) {
 	tests := []struct {
 		name   string
 		call   func() error
-		reason string
+		reason reason.Reason
 	}{
-		{"me", func() error { _, err := c.PutPhoto(ctx, target(t, "me"), graphtest.JPEG(64, 64)); return err }, "bad_target"},
-		{"me contact get", func() error { _, _, err := c.GetPhoto(ctx, target(t, "me/contacts/C1")); return err }, "bad_target"},
-		{"zero target", func() error { _, err := c.PutPhoto(ctx, graph.Target{}, graphtest.JPEG(64, 64)); return err }, "bad_target"},
+		{"me", func() error { _, err := c.PutPhoto(ctx, target(t, "me"), graphtest.JPEG(64, 64)); return err }, graph.ReasonBadTarget},
+		{"me contact get", func() error { _, _, err := c.GetPhoto(ctx, target(t, "me/contacts/C1")); return err }, graph.ReasonBadTarget},
+		{"zero target", func() error { _, err := c.PutPhoto(ctx, graph.Target{}, graphtest.JPEG(64, 64)); return err }, graph.ReasonBadTarget},
 		{"too large", func() error {
 			_, err := c.PutPhoto(ctx, user, append(graphtest.JPEG(64, 64), make([]byte, graph.MaxPhotoBytes)...))
 			return err
@@ -533,12 +534,12 @@ func TestClientRefusesLocally(t *testing.T) {
 		{"delete contact", func() error {
 			_, err := c.DeletePhoto(ctx, target(t, "users/alice@contoso.com/contacts/AAMkC1="))
 			return err
-		}, "bad_target"},
+		}, graph.ReasonBadTarget},
 	}
 	for _, tc := range tests {
 		err := tc.call()
 		var r interface {
-			Reason() string
+			Reason() reason.Reason
 			Transient() bool
 		}
 		if !errors.As(err, &r) || r.Reason() != tc.reason || r.Transient() {
@@ -559,7 +560,7 @@ func TestClientGraphErrors(t *testing.T) {
 		jpeg   []byte
 		status int
 		code   string
-		reason string
+		reason reason.Reason
 	}{
 		{"users/nobody@contoso.com", graphtest.JPEG(64, 64), 404, "Request_ResourceNotFound", graph.ReasonTargetNotFound},
 		{"groups/" + secGroup, graphtest.JPEG(64, 64), 404, "ErrorNonExistentMailbox", graph.ReasonTargetNotFound},
@@ -573,7 +574,7 @@ func TestClientGraphErrors(t *testing.T) {
 		if ge.Status != tc.status || ge.Code != tc.code || ge.Reason() != tc.reason || ge.Transient() || ge.RequestID == "" || ge.ClientRequestID != res.ClientRequestID || res.Attempts != 1 {
 			t.Errorf("%s: %v (%+v)", tc.target, err, res)
 		}
-		if !strings.Contains(err.Error(), ge.RequestID) || !strings.Contains(err.Error(), tc.reason) {
+		if !strings.Contains(err.Error(), ge.RequestID) || !strings.Contains(err.Error(), tc.reason.String()) {
 			t.Errorf("error text lacks request id or reason: %s", err)
 		}
 	}

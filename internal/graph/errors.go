@@ -8,23 +8,57 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
-// Stable reason codes of *Error (and "bad_target" of *TargetError). Machines read them: S3 tags,
-// API responses, metrics. Never rename one.
+// The reasons of *Error and *TargetError. Machines read their codes (S3 tags, API responses,
+// metrics): never rename one.
+var (
+	// ReasonTargetNotFound: 404, no such user, group, contact or folder.
+	ReasonTargetNotFound = reason.New("target_not_found", reason.Rejected, http.StatusNotFound, "Request_ResourceNotFound",
+		"the user, group or contact does not exist")
+	// ReasonPhotoNotFound: 404 ImageNotFound, the target has no photo (reads only).
+	ReasonPhotoNotFound = reason.New("photo_not_found", reason.Rejected, http.StatusNotFound, "ImageNotFound",
+		"the target has no photo")
+	// ReasonAccessDenied: 403, a missing permission or consent; the deployment must fix it.
+	ReasonAccessDenied = reason.New("access_denied", reason.Failed, http.StatusForbidden, "ErrorAccessDenied",
+		"Microsoft Graph does not allow this app to change that photo")
+	// ReasonImageRejected: 400 Validation*, 415, 500 "isn't an image", or the local JPEG check.
+	ReasonImageRejected = reason.New("image_rejected", reason.Rejected, http.StatusBadRequest, "InvalidImage",
+		"Microsoft Graph refused the photo")
+	// ReasonTooLarge: 413, or over MaxPhotoBytes locally.
+	ReasonTooLarge = reason.New("too_large", reason.Rejected, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+		"the image is larger than this API accepts")
+	// ReasonThrottled: 429.
+	ReasonThrottled = reason.New("throttled", reason.Transient, http.StatusTooManyRequests, "TooManyRequests",
+		"Microsoft Graph is throttling photo requests; retry after the time in Retry-After")
+	// ReasonUnavailable: 503, 504, token endpoint 5xx.
+	ReasonUnavailable = reason.New("unavailable", reason.Transient, http.StatusServiceUnavailable, "ServiceUnavailable", MessageUnavailable)
+	// ReasonCredentialsInvalid: the token endpoint refused the app, or 401 after a fresh token.
+	ReasonCredentialsInvalid = reason.New("credentials_invalid", reason.Failed, http.StatusBadGateway, "BadGateway", MessageSetup)
+	// ReasonBadRequest: other 400s, 405.
+	ReasonBadRequest = reason.New("bad_request", reason.Failed, http.StatusBadGateway, "BadGateway", MessageSetup)
+	// ReasonNetwork: no HTTP answer (connection, TLS, timeout).
+	ReasonNetwork = reason.New("network_error", reason.Transient, http.StatusServiceUnavailable, "ServiceUnavailable", MessageUnavailable)
+	// ReasonGraph: anything else Graph answered.
+	ReasonGraph = reason.New("graph_error", reason.Failed, http.StatusBadGateway, "BadGateway", MessageSetup)
+	// ReasonRedirect: a 3xx from Graph, the token authority or Secrets Manager, never followed: an
+	// upstream fault the caller cannot fix.
+	ReasonRedirect = reason.New("redirect_refused", reason.Failed, http.StatusBadGateway, "BadGateway",
+		"Microsoft Graph or its token authority answered with a redirect, which this API never follows; quote the request-id when reporting it")
+	// ReasonBadTarget: a target that cannot be parsed or used (*TargetError).
+	ReasonBadTarget = reason.New("bad_target", reason.Rejected, http.StatusBadRequest, "BadRequest",
+		"the path does not name a user, group or contact photo")
+)
+
+// The API's answers to failures the caller did nothing to cause, shared by the reasons of this
+// package and of secrets.
 const (
-	ReasonTargetNotFound     = "target_not_found"    // 404: no such user, group, contact or folder
-	ReasonPhotoNotFound      = "photo_not_found"     // 404 ImageNotFound: the target has no photo
-	ReasonAccessDenied       = "access_denied"       // 403: missing permission or consent
-	ReasonImageRejected      = "image_rejected"      // 400 Validation*, 415, 500 "isn't an image", local JPEG check
-	ReasonTooLarge           = "too_large"           // 413, or over MaxPhotoBytes locally
-	ReasonThrottled          = "throttled"           // 429 (transient)
-	ReasonUnavailable        = "unavailable"         // 503, 504, token endpoint 5xx (transient)
-	ReasonCredentialsInvalid = "credentials_invalid" // token endpoint refused the app, or 401 after a fresh token
-	ReasonBadRequest         = "bad_request"         // other 400s, 405
-	ReasonNetwork            = "network_error"       // no HTTP answer: connection, TLS, timeout (transient)
-	ReasonGraph              = "graph_error"         // anything else Graph answered
-	ReasonRedirect           = "redirect_refused"    // 3xx from Graph, the token authority or Secrets Manager: never followed
+	// MessageUnavailable is the answer to a transient failure: try again.
+	MessageUnavailable = "the photo service or Microsoft Graph is unavailable; retry after the time in Retry-After"
+	// MessageSetup is the answer to what the deployment or Graph must fix.
+	MessageSetup = "Microsoft Graph could not be reached or refused this app's credentials; quote the request-id when reporting it"
 )
 
 // MaxPhotoBytes is the largest photo the client sends: Graph limits a photo write to 4 MB.
@@ -44,8 +78,7 @@ type Error struct {
 	RetryAfter      time.Duration
 	Err             error // underlying cause (network errors), if any
 
-	reason    string
-	transient bool
+	reason reason.Reason
 }
 
 func (e *Error) Error() string {
@@ -56,7 +89,7 @@ func (e *Error) Error() string {
 		b.WriteString(e.Target)
 	}
 	b.WriteString(": ")
-	b.WriteString(e.reason)
+	b.WriteString(e.reason.String())
 	if e.Status != 0 {
 		fmt.Fprintf(&b, " (status %d", e.Status)
 		if e.Code != "" {
@@ -85,48 +118,48 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Transient reports whether retrying later may succeed.
-func (e *Error) Transient() bool { return e.transient }
+func (e *Error) Transient() bool { return e.reason.Transient() }
 
-// Reason is the stable reason code.
-func (e *Error) Reason() string { return e.reason }
+// Reason is the stable reason.
+func (e *Error) Reason() reason.Reason { return e.reason }
 
-// classify maps a Graph answer to a reason code and whether it is transient
-// (docs/graph-photo-api.md#classification).
-func classify(status int, code, message string) (string, bool) {
+// classify maps a Graph answer to its reason (docs/graph-photo-api.md#classification); whether
+// it is retried is the reason's class.
+func classify(status int, code, message string) reason.Reason {
 	if isRedirect(status) {
-		return ReasonRedirect, false
+		return ReasonRedirect
 	}
 	switch status {
 	case http.StatusTooManyRequests:
-		return ReasonThrottled, true
+		return ReasonThrottled
 	case http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return ReasonUnavailable, true
+		return ReasonUnavailable
 	case http.StatusUnauthorized:
-		return ReasonCredentialsInvalid, false
+		return ReasonCredentialsInvalid
 	case http.StatusForbidden:
-		return ReasonAccessDenied, false
+		return ReasonAccessDenied
 	case http.StatusNotFound:
 		if strings.EqualFold(code, "ImageNotFound") || strings.Contains(message, "ImageNotFoundException") {
-			return ReasonPhotoNotFound, false
+			return ReasonPhotoNotFound
 		}
-		return ReasonTargetNotFound, false
+		return ReasonTargetNotFound
 	case http.StatusRequestEntityTooLarge:
-		return ReasonTooLarge, false
+		return ReasonTooLarge
 	case http.StatusUnsupportedMediaType:
-		return ReasonImageRejected, false
+		return ReasonImageRejected
 	case http.StatusBadRequest:
 		if strings.HasPrefix(code, "Validation") || strings.Contains(message, "isn't an image") {
-			return ReasonImageRejected, false
+			return ReasonImageRejected
 		}
-		return ReasonBadRequest, false
+		return ReasonBadRequest
 	case http.StatusMethodNotAllowed:
-		return ReasonBadRequest, false
+		return ReasonBadRequest
 	case http.StatusInternalServerError:
 		if strings.Contains(message, "isn't an image") {
-			return ReasonImageRejected, false
+			return ReasonImageRejected
 		}
 	}
-	return ReasonGraph, false
+	return ReasonGraph
 }
 
 // graphErrorBody is Graph's error envelope.
@@ -158,7 +191,7 @@ func parseGraphError(op string, t Target, resp *http.Response, body []byte, clie
 	}
 	e.Message = clip(e.Message, 300)
 	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), now)
-	e.reason, e.transient = classify(e.Status, e.Code, e.Message)
+	e.reason = classify(e.Status, e.Code, e.Message)
 	return e
 }
 

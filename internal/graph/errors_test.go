@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 func TestErrorClassification(t *testing.T) {
@@ -15,7 +17,7 @@ func TestErrorClassification(t *testing.T) {
 		body       string
 		retryAfter string
 		code       string
-		reason     string
+		reason     reason.Reason
 		transient  bool
 		wait       time.Duration
 	}{
@@ -55,7 +57,7 @@ func TestErrorClassification(t *testing.T) {
 				t.Fatalf("got code %q reason %s transient %v wait %v", e.Code, e.Reason(), e.Transient(), e.RetryAfter)
 			}
 			msg := e.Error()
-			if e.RequestID != "rid-1" || e.ClientRequestID != "crid-1" || !strings.Contains(msg, "rid-1") || !strings.HasPrefix(msg, "put photo users/alice@contoso.com: "+tc.reason) {
+			if e.RequestID != "rid-1" || e.ClientRequestID != "crid-1" || !strings.Contains(msg, "rid-1") || !strings.HasPrefix(msg, "put photo users/alice@contoso.com: "+tc.reason.String()) {
 				t.Errorf("error text %q", msg)
 			}
 		})

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 // MaxIDBytes bounds every id of a target (user id or UPN, group id, folder id, contact id).
@@ -38,7 +40,7 @@ type Target struct {
 	contact string
 }
 
-// TargetError is a target that cannot be parsed or used. Reason is always "bad_target".
+// TargetError is a target that cannot be parsed or used. Its reason is always ReasonBadTarget.
 type TargetError struct {
 	Input  string // the offending input, truncated to keep logs small
 	Detail string // what is wrong, in lower case
@@ -48,8 +50,8 @@ func (e *TargetError) Error() string {
 	return fmt.Sprintf("bad target %q: %s", e.Input, e.Detail)
 }
 
-// Reason is the stable reason code of every target error.
-func (e *TargetError) Reason() string { return "bad_target" }
+// Reason is the reason of every target error, ReasonBadTarget.
+func (e *TargetError) Reason() reason.Reason { return ReasonBadTarget }
 
 // Transient is always false: retrying cannot fix a target.
 func (e *TargetError) Transient() bool { return false }

@@ -94,7 +94,7 @@ func TestParseTargetRefusals(t *testing.T) {
 				t.Fatalf("ParseTarget(%q) = %q, want an error", in, got)
 			}
 			var te *TargetError
-			if !errors.As(err, &te) || te.Reason() != "bad_target" || te.Transient() {
+			if !errors.As(err, &te) || te.Reason().String() != "bad_target" || te.Transient() {
 				t.Fatalf("error %v (%T) is not a permanent bad_target *TargetError", err, err)
 			}
 			if strings.ContainsAny(err.Error(), "\n\x00") {

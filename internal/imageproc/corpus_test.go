@@ -11,11 +11,12 @@ import (
 	"testing"
 
 	"github.com/graphphoto/graphphoto/internal/imagetest"
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 // expectation derives what Normalise must do with a corpus file from the manifest's facts
 // (dimensions, what the file is), not from a list of known answers.
-func expectation(e imagetest.File) (reason string, side int) {
+func expectation(e imagetest.File) (why reason.Reason, side int) {
 	switch {
 	case strings.HasPrefix(e.Name, "bomb_"):
 		return ReasonTooManyPixels, 0
@@ -26,7 +27,7 @@ func expectation(e imagetest.File) (reason string, side int) {
 	case min(e.Width, e.Height) < DefaultMinSide:
 		return ReasonTooSmall, 0
 	}
-	return "", min(DefaultSize, e.Width, e.Height)
+	return reason.Reason{}, min(DefaultSize, e.Width, e.Height)
 }
 
 func TestCorpus(t *testing.T) {
@@ -41,7 +42,7 @@ func TestCorpus(t *testing.T) {
 			wantReason, side := expectation(e)
 			for _, budget := range budgets {
 				p, err := Normalise(context.Background(), src, Options{MaxBytes: budget})
-				if wantReason != "" {
+				if !wantReason.IsZero() {
 					var refused *Error
 					if !errors.As(err, &refused) || refused.Code != wantReason {
 						t.Fatalf("err = %v, want %s", err, wantReason)

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 func TestNormaliseSynthetic(t *testing.T) {
@@ -14,24 +17,24 @@ func TestNormaliseSynthetic(t *testing.T) {
 		name       string
 		src        []byte
 		opts       Options
-		wantReason string
+		wantReason reason.Reason
 		wantW      int
 		wantH      int
 	}{
-		{"landscape png to default square", synthPNG(t, 1200, 800, false), Options{}, "", 648, 648},
-		{"portrait jpeg to square", synthJPEG(t, 900, 1600, false), Options{}, "", 648, 648},
-		{"small square stays its size", synthPNG(t, 200, 200, false), Options{}, "", 200, 200},
-		{"small oblong crops to its short side", synthJPEG(t, 300, 120, false), Options{}, "", 120, 120},
-		{"fit inside with crop none", synthPNG(t, 1200, 800, false), Options{Crop: CropNone}, "", 648, 432},
-		{"fit inside never upscales", synthPNG(t, 300, 100, false), Options{Crop: CropNone}, "", 300, 100},
-		{"centre crop", synthJPEG(t, 1000, 700, false), Options{Crop: CropCentre, Size: 240}, "", 240, 240},
-		{"exactly 48 px accepted", synthPNG(t, 48, 48, false), Options{}, "", 48, 48},
+		{"landscape png to default square", synthPNG(t, 1200, 800, false), Options{}, reason.Reason{}, 648, 648},
+		{"portrait jpeg to square", synthJPEG(t, 900, 1600, false), Options{}, reason.Reason{}, 648, 648},
+		{"small square stays its size", synthPNG(t, 200, 200, false), Options{}, reason.Reason{}, 200, 200},
+		{"small oblong crops to its short side", synthJPEG(t, 300, 120, false), Options{}, reason.Reason{}, 120, 120},
+		{"fit inside with crop none", synthPNG(t, 1200, 800, false), Options{Crop: CropNone}, reason.Reason{}, 648, 432},
+		{"fit inside never upscales", synthPNG(t, 300, 100, false), Options{Crop: CropNone}, reason.Reason{}, 300, 100},
+		{"centre crop", synthJPEG(t, 1000, 700, false), Options{Crop: CropCentre, Size: 240}, reason.Reason{}, 240, 240},
+		{"exactly 48 px accepted", synthPNG(t, 48, 48, false), Options{}, reason.Reason{}, 48, 48},
 		{"47 px refused", synthPNG(t, 47, 200, false), Options{}, ReasonTooSmall, 0, 0},
 		{"1x1 refused", synthPNG(t, 1, 1, false), Options{}, ReasonTooSmall, 0, 0},
 		{"one pixel wide strip refused", synthPNG(t, 1, 3000, false), Options{}, ReasonTooSmall, 0, 0},
 		{"over the pixel limit", synthJPEG(t, 400, 300, false), Options{MaxPixels: 100_000}, ReasonTooManyPixels, 0, 0},
 		{"png gets half the limit", synthPNG(t, 400, 300, false), Options{MaxPixels: 200_000}, ReasonTooManyPixels, 0, 0},
-		{"baseline jpeg gets the whole limit", synthJPEG(t, 400, 300, false), Options{MaxPixels: 120_000}, "", 300, 300},
+		{"baseline jpeg gets the whole limit", synthJPEG(t, 400, 300, false), Options{MaxPixels: 120_000}, reason.Reason{}, 300, 300},
 		{"garbage after a jpeg signature", append([]byte{0xFF, 0xD8, 0xFF}, bytes.Repeat([]byte{0x42}, 500)...), Options{}, ReasonCorruptImage, 0, 0},
 		{"truncated png", synthPNG(t, 300, 300, false)[:200], Options{}, ReasonCorruptImage, 0, 0},
 		{"truncated jpeg", synthJPEG(t, 600, 600, false)[:3000], Options{}, ReasonCorruptImage, 0, 0},
@@ -39,7 +42,7 @@ func TestNormaliseSynthetic(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, err := Normalise(ctx, tt.src, tt.opts)
-			if tt.wantReason != "" {
+			if !tt.wantReason.IsZero() {
 				var e *Error
 				if !errors.As(err, &e) || e.Code != tt.wantReason {
 					t.Fatalf("err = %v, want reason %s", err, tt.wantReason)
@@ -159,6 +162,22 @@ func TestOptionsValidate(t *testing.T) {
 	}
 	if err := (Options{}).Validate(); err != nil {
 		t.Errorf("defaults rejected: %v", err)
+	}
+	// Each refusal names its field, so that configuration can name its variable; all are told.
+	for o, fields := range map[Options][]string{
+		{Quality: 101}: {"Quality"}, {Size: 20000}: {"Size"}, {MaxBytes: 9_999}: {"MaxBytes"}, {MaxPixels: -1}: {"MaxPixels"},
+		{Crop: Crop(9)}: {"Crop"}, {MinSide: 700}: {"MinSide"}, {Quality: 0x55 * 2, MaxBytes: 1}: {"Quality", "MaxBytes"},
+	} {
+		var got []string
+		for _, err := range o.Validate().(interface{ Unwrap() []error }).Unwrap() {
+			var oe *OptionError
+			if errors.As(err, &oe) {
+				got = append(got, oe.Field)
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(fields, ",") {
+			t.Errorf("%+v: fields %v, want %v", o, got, fields)
+		}
 	}
 	for _, s := range []string{"attention", "centre", "center", "none", ""} {
 		if _, err := ParseCrop(s); err != nil {

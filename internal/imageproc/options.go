@@ -1,6 +1,10 @@
 package imageproc
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
 
 // Crop is how a non-square image becomes a square photo.
 type Crop int
@@ -91,24 +95,49 @@ func (o Options) WithDefaults() Options {
 	return o
 }
 
-// Validate reports an option out of range; callers check at start-up, not per image.
+// OptionError is an option out of range. Field names the Options field, so that a caller can
+// name its own setting for it (internal/config names the environment variable).
+type OptionError struct {
+	Field string // Size, Crop, Quality, MaxBytes, MaxPixels or MinSide
+	Value int
+	Want  string
+}
+
+func (e *OptionError) Error() string {
+	words := map[string]string{"MaxBytes": "max bytes", "MaxPixels": "max pixels", "MinSide": "min side"}[e.Field]
+	if words == "" {
+		words = strings.ToLower(e.Field)
+	}
+	return fmt.Sprintf("%s %d: want %s", words, e.Value, e.Want)
+}
+
+// Validate reports every option out of range, each an *OptionError (joined when there are
+// several); callers check at start-up, not per image.
 func (o Options) Validate() error {
 	o = o.WithDefaults()
-	switch {
-	case o.Size < 1 || o.Size > 16384:
-		return fmt.Errorf("size %d: want 1..16384", o.Size)
-	case o.Quality < 1 || o.Quality > 100:
-		return fmt.Errorf("quality %d: want 1..100", o.Quality)
-	case o.MaxBytes < MinMaxBytes:
-		return fmt.Errorf("max bytes %d: want at least %d", o.MaxBytes, MinMaxBytes)
-	case o.MaxPixels < 1:
-		return fmt.Errorf("max pixels %d: want at least 1", o.MaxPixels)
-	case o.MinSide < 1 || o.MinSide > o.Size:
-		return fmt.Errorf("min side %d: want 1..size (%d)", o.MinSide, o.Size)
-	case o.Crop < CropAttention || o.Crop > CropNone:
-		return fmt.Errorf("crop %d: unknown", o.Crop)
+	var errs []error
+	bad := func(field string, value int, want string) {
+		errs = append(errs, &OptionError{Field: field, Value: value, Want: want})
 	}
-	return nil
+	if o.Size < 1 || o.Size > 16384 {
+		bad("Size", o.Size, "1..16384")
+	}
+	if o.Quality < 1 || o.Quality > 100 {
+		bad("Quality", o.Quality, "1..100")
+	}
+	if o.MaxBytes < MinMaxBytes {
+		bad("MaxBytes", o.MaxBytes, fmt.Sprintf("at least %d", MinMaxBytes))
+	}
+	if o.MaxPixels < 1 {
+		bad("MaxPixels", o.MaxPixels, "at least 1")
+	}
+	if o.MinSide < 1 || o.MinSide > o.Size {
+		bad("MinSide", o.MinSide, fmt.Sprintf("1..size (%d)", o.Size))
+	}
+	if o.Crop < CropAttention || o.Crop > CropNone {
+		bad("Crop", int(o.Crop), "attention, centre or none")
+	}
+	return errors.Join(errs...)
 }
 
 // decodeCost is how much of an image its decoder holds at once, which sets its pixel budget.

@@ -178,7 +178,7 @@ func TestHostileWebP(t *testing.T) {
 		var e *Error
 		switch {
 		case errors.As(err, &e):
-			if e.Code != c.Want.Reason {
+			if e.Code.String() != c.Want.Reason {
 				t.Errorf("%s: refused %s (%v); want %s", c.Name, e.Code, err, c.Want)
 			}
 		case err != nil:

@@ -559,7 +559,7 @@ var initEvents = map[string]string{
 // initTable measures INIT (the RIE's INIT REPORT) of echo, onupload and api, five fresh
 // emulators each, in the image and on this machine, interleaved so that both see the same load.
 func initTable(t *testing.T, ctx context.Context, c *lambdaimage.Chroot, boots map[string]string, echo, vipsHome string) {
-	env := map[string]string{"GRAPH_SECRET_ID": "x", "UPLOAD_BUCKET": "b", "STATE_BUCKET": "state", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}
+	env := map[string]string{"GRAPH_SECRET_ID": "x", "UPLOAD_BUCKET": "photos", "STATE_BUCKET": "photos-state", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"}
 	hostEnv := map[string]string{"VIPSHOME": vipsHome, "VIPS_BLOCK_UNTRUSTED": "1", "MALLOC_ARENA_MAX": "2"}
 	imageEnv := map[string]string{}
 	for _, kv := range lambdaimage.ImageConfig().Env {

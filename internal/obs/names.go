@@ -12,7 +12,7 @@ const (
 	PhotosUnchanged = "PhotosUnchanged" // Count: Graph already held this very photo; not written again
 	PhotosRejected  = "PhotosRejected"  // Count: permanent refusal (not an image, too many pixels, unknown target…)
 	PhotosFailed    = "PhotosFailed"    // Count: transient failure (Graph down, throttled…), retried
-	PhotosSkipped   = "PhotosSkipped"   // Count: S3 path only, an object already synced or not an upload
+	PhotosSkipped   = "PhotosSkipped"   // Count: nothing sent on purpose (an object already synced, superseded, or not an upload)
 	NormaliseMs     = "NormaliseMs"     // Milliseconds spent normalising the image
 	GraphMs         = "GraphMs"         // Milliseconds spent on Graph's PUT, retries included
 	BytesIn         = "BytesIn"         // Bytes of the source image

@@ -39,7 +39,7 @@ func (st *stack) process(payload []byte) Result {
 // wantSuperseded checks a result is the superseded skip: status skipped, nothing transient.
 func wantSuperseded(t *testing.T, r Result) {
 	t.Helper()
-	if r.Skipped != SkipSuperseded || r.Outcome.Status != photo.StatusSkipped || r.Outcome.Reason != SkipSuperseded || r.Transient() {
+	if !r.Outcome.Skipped() || r.Outcome.Status != photo.StatusSkipped || r.Outcome.Reason != SkipSuperseded || r.Transient() {
 		t.Fatalf("result %+v (tag note %q), want skipped/superseded", r.Outcome, r.TagNote)
 	}
 }
@@ -55,8 +55,9 @@ func (st *stack) holds(user string, src []byte) bool {
 	return ok && bytes.Equal(got.Data, want.JPEG)
 }
 
-func (st *stack) counts() [4]int64 {
-	return [4]int64{st.calls.heads.Load(), st.calls.gets.Load(), st.calls.getTags.Load(), st.calls.putTags.Load()}
+// counts are the S3 requests so far: GetObject, GetObjectTagging, PutObjectTagging.
+func (st *stack) counts() [3]int64 {
+	return [3]int64{st.calls.gets.Load(), st.calls.getTags.Load(), st.calls.putTags.Load()}
 }
 
 func TestVersionsDeliveredInReverseOrder(t *testing.T) {
@@ -71,18 +72,22 @@ func TestVersionsDeliveredInReverseOrder(t *testing.T) {
 	if r := st.process(st.s3EventOf(key, v2, etag2)); r.Outcome.Status != photo.StatusSynced || r.VersionID != v2 {
 		t.Fatalf("v2: %+v", r.Outcome)
 	}
-	if got := st.counts(); got != [4]int64{before[0] + 1, before[1] + 1, before[2] + 1, before[3] + 1} {
-		t.Errorf("a current object cost %v S3 requests (head, get, get tags, put tags), want one each", diff(got, before))
+	if got := st.counts(); got != [3]int64{before[0] + 1, before[1], before[2] + 1} {
+		t.Errorf("a current object without tags cost %v S3 requests (get, get tags, put tags), want get and put tags", diff(got, before))
 	}
-	// v1's event, late: skipped, tagged on v1; Graph keeps v2's photo.
+	// v1's event, late: skipped, tagged on v1, its body never read; Graph keeps v2's photo.
 	before = st.counts()
+	read := st.calls.bodyBytes.Load()
 	r := st.process(st.s3EventOf(key, v1, etag1))
+	if n := st.calls.bodyBytes.Load() - read; n != 0 {
+		t.Errorf("%d bytes of the current version's body read for a superseded event", n)
+	}
 	wantSuperseded(t, r)
 	if r.VersionID != v1 || r.SupersededBy != "version "+v2+" is current" || !r.Tagged {
 		t.Errorf("result version %s, superseded by %q, tagged %v", r.VersionID, r.SupersededBy, r.Tagged)
 	}
-	if got := st.counts(); got != [4]int64{before[0] + 1, before[1], before[2] + 1, before[3] + 1} {
-		t.Errorf("a superseded version cost %v S3 requests (head, get, get tags, put tags), want head, get tags and put tags", diff(got, before))
+	if got := st.counts(); got != [3]int64{before[0] + 1, before[1] + 1, before[2] + 1} {
+		t.Errorf("a superseded version cost %v S3 requests (get, get tags, put tags), want one each (its body unread)", diff(got, before))
 	}
 	if !st.holds("alice@contoso.com", newer) || st.graphPuts() != 1 {
 		t.Errorf("Graph does not hold v2's photo alone (%d PUTs)", st.graphPuts())
@@ -94,7 +99,7 @@ func TestVersionsDeliveredInReverseOrder(t *testing.T) {
 		t.Errorf("v2 tags %v, want synced only", tags)
 	}
 	line := st.lastLine(t)
-	if line["message"] != "object skipped" || line["skipped"] != SkipSuperseded || line["status"] != "skipped" || line["reason"] != SkipSuperseded {
+	if line["message"] != "object skipped" || line["skipped"] != SkipSuperseded.String() || line["status"] != "skipped" || line["reason"] != SkipSuperseded.String() {
 		t.Errorf("log line %v", line)
 	}
 }
@@ -191,8 +196,8 @@ func TestUnversionedBucketComparesETags(t *testing.T) {
 	if r.Tagged || st.graphPuts() != 0 {
 		t.Errorf("tagged %v, %d Graph PUTs: the replaced object's event must touch neither", r.Tagged, st.graphPuts())
 	}
-	if got := st.counts(); got != [4]int64{before[0] + 1, before[1], before[2] + 1, before[3]} {
-		t.Errorf("a replaced object cost %v S3 requests (head, get, get tags, put tags), want head and get tags", diff(got, before))
+	if got := st.counts(); got != [3]int64{before[0] + 1, before[1], before[2]} {
+		t.Errorf("a replaced object cost %v S3 requests (get, get tags, put tags), want the get alone", diff(got, before))
 	}
 	if tags := st.tags(key); len(tags) != 1 || tags["dept"] != "hr" {
 		t.Errorf("the current object's tags %v, want its own only", tags)
@@ -201,13 +206,13 @@ func TestUnversionedBucketComparesETags(t *testing.T) {
 		t.Errorf("the current object: %+v", r.Outcome)
 	}
 	// Events without an ETag (a Batch Operations task) work on whatever is current.
-	if r := st.process(st.s3EventOf(key, "", "")); r.Skipped != SkipAlreadySynced {
-		t.Errorf("no ETag: %+v skipped %q, want the current object (already synced)", r.Outcome, r.Skipped)
+	if r := st.process(st.s3EventOf(key, "", "")); r.Outcome.Reason != SkipAlreadySynced {
+		t.Errorf("no ETag: %+v skipped %q, want the current object (already synced)", r.Outcome, r.Outcome.Reason)
 	}
 }
 
-func diff(a, b [4]int64) [4]int64 {
-	return [4]int64{a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]}
+func diff(a, b [3]int64) [3]int64 {
+	return [3]int64{a[0] - b[0], a[1] - b[1], a[2] - b[2]}
 }
 
 // lastLine is the handler's last JSON log line.
@@ -218,4 +223,46 @@ func (st *stack) lastLine(t *testing.T) map[string]any {
 		t.Fatal("no log line")
 	}
 	return lines[len(lines)-1]
+}
+
+// TestS3RequestsPerObject: what each kind of object costs in S3 requests, counted at the S3
+// interface. A new object without tags costs the GetObject that reads it and the tag write;
+// tags of its own add one GetObjectTagging (to keep them, and to find a synced version); a
+// redelivered synced version costs those two reads and nothing of its body.
+func TestS3RequestsPerObject(t *testing.T) {
+	st := newStack(t, stackOptions{})
+	src := graphtest.JPEG(320, 320)
+	for _, tc := range []struct {
+		name, key, tagging string
+		again              bool     // deliver a second time, after it was synced
+		want               [3]int64 // get, get tags, put tags
+		bodyRead           bool
+	}{
+		{name: "new, no tags", key: "photos/users/alice@contoso.com/a.jpg", want: [3]int64{1, 0, 1}, bodyRead: true},
+		{name: "new, with the owner's tags", key: "photos/users/bob@contoso.com/b.jpg", tagging: "dept=hr", want: [3]int64{1, 1, 1}, bodyRead: true},
+		{name: "synced already", key: "photos/users/carol@contoso.com/c.jpg", again: true, want: [3]int64{1, 1, 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			version, etag := st.putETag(tc.key, src, "", tc.tagging)
+			if tc.again {
+				if r := st.process(st.s3EventOf(tc.key, version, etag)); r.Outcome.Status != photo.StatusSynced {
+					t.Fatalf("first delivery: %+v", r.Outcome)
+				}
+			}
+			before, read := st.counts(), st.calls.bodyBytes.Load()
+			r := st.process(st.s3EventOf(tc.key, version, etag))
+			if got := diff(st.counts(), before); got != tc.want {
+				t.Errorf("%v S3 requests (get, get tags, put tags), want %v", got, tc.want)
+			}
+			if n := st.calls.bodyBytes.Load() - read; (n == int64(len(src))) != tc.bodyRead || (!tc.bodyRead && n != 0) {
+				t.Errorf("%d bytes of the body read; want all of it: %v", n, tc.bodyRead)
+			}
+			if tc.again && r.Outcome.Reason != SkipAlreadySynced {
+				t.Errorf("redelivery: %+v, want already_synced", r.Outcome)
+			}
+			if tags := st.versionTags(tc.key, version); tags[TagStatus] != "synced" || (tc.tagging != "" && tags["dept"] != "hr") {
+				t.Errorf("tags %v", tags)
+			}
+		})
+	}
 }

@@ -3,10 +3,13 @@ package onupload
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 // Trigger is the kind of event that invoked the function; it decides the shape of the answer.
@@ -20,30 +23,37 @@ const (
 	TriggerEventBridge Trigger = "eventbridge" // EventBridge "Object Created", invoked asynchronously
 )
 
-// Reasons for events and objects the handler cannot work on. Stable: logs and tags carry them.
-const (
-	ReasonUnrecognisedEvent = "unrecognised_event" // no shape this function knows
-	ReasonMalformedEvent    = "malformed_event"    // a known shape with broken content
-	ReasonBadKey            = "bad_key"            // an object key that does not URL-decode
+// The reasons of events and objects the handler cannot work on. Stable: logs and the trigger's
+// answer carry them. The same bytes never decode better: they are rejected.
+var (
+	// ReasonUnrecognisedEvent: no shape this function knows.
+	ReasonUnrecognisedEvent = reason.New("unrecognised_event", reason.Rejected, http.StatusBadRequest, "BadRequest",
+		"the event is of no shape this function knows")
+	// ReasonMalformedEvent: a known shape with broken content.
+	ReasonMalformedEvent = reason.New("malformed_event", reason.Rejected, http.StatusBadRequest, "BadRequest",
+		"the event is broken")
+	// ReasonBadKey: an object key that does not URL-decode.
+	ReasonBadKey = reason.New("bad_key", reason.Rejected, http.StatusBadRequest, "BadRequest",
+		"the event's object key does not URL-decode")
 )
 
 // DecodeError is an event, message or record that cannot be decoded. It is permanent: the same
 // bytes never decode better.
 type DecodeError struct {
-	Code   string // ReasonUnrecognisedEvent, ReasonMalformedEvent or ReasonBadKey
+	Code   reason.Reason // ReasonUnrecognisedEvent, ReasonMalformedEvent or ReasonBadKey
 	Detail string
 }
 
-func (e *DecodeError) Error() string { return "decode event: " + e.Code + ": " + e.Detail }
+func (e *DecodeError) Error() string { return "decode event: " + e.Code.String() + ": " + e.Detail }
 
-// Reason is the stable reason code.
-func (e *DecodeError) Reason() string { return e.Code }
+// Reason is the stable reason.
+func (e *DecodeError) Reason() reason.Reason { return e.Code }
 
 // Transient is always false.
 func (e *DecodeError) Transient() bool { return false }
 
-func decodeErr(reason, format string, args ...any) *DecodeError {
-	return &DecodeError{Code: reason, Detail: fmt.Sprintf(format, args...)}
+func decodeErr(r reason.Reason, format string, args ...any) *DecodeError {
+	return &DecodeError{Code: r, Detail: fmt.Sprintf(format, args...)}
 }
 
 // Object is one S3 object version an event asks the function to process.
@@ -55,7 +65,7 @@ type Object struct {
 	// ETag is the object's ETag as the event carried it ("" when it names none): without a
 	// version, it tells whether the key still holds this object.
 	ETag string
-	Size int64 // as the event declared it; 0 when unknown. HeadObject is authoritative.
+	Size int64 // as the event declared it; 0 when unknown. GetObject's Content-Length is authoritative.
 	// Skip, when set, says why there is nothing to do (not an object-created event).
 	Skip string
 	// Err is set when the record could not be decoded (a *DecodeError); nothing is done then.

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 // eventsDir is the repository's events/ folder: the SAM samples are also these tests' fixtures.
@@ -192,7 +194,7 @@ func TestDecodeOddEvents(t *testing.T) {
 	tests := []struct {
 		name    string
 		payload string
-		reason  string // error reason of Decode, "" for none
+		reason  reason.Reason // error reason of Decode, zero for none
 		check   func(t *testing.T, ev Event)
 	}{
 		{"not JSON", `hello`, ReasonUnrecognisedEvent, nil},
@@ -202,7 +204,7 @@ func TestDecodeOddEvents(t *testing.T) {
 		{"DynamoDB records", `{"Records":[{"eventSource":"aws:dynamodb"}]}`, ReasonUnrecognisedEvent, nil},
 		{"batch schema 3.0", `{"invocationSchemaVersion":"3.0","tasks":[]}`, ReasonUnrecognisedEvent, nil},
 		{"batch tasks not a list", `{"invocationSchemaVersion":"1.0","tasks":{}}`, ReasonMalformedEvent, nil},
-		{"direct test event", `{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}`, "", func(t *testing.T, ev Event) {
+		{"direct test event", `{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}`, reason.Reason{}, func(t *testing.T, ev Event) {
 			if ev.Skip != testEvent || len(ev.Items) != 0 {
 				t.Errorf("%+v", ev)
 			}
@@ -210,7 +212,7 @@ func TestDecodeOddEvents(t *testing.T) {
 		{"records independent", `{"Records":[` + s3rec("ObjectCreated:Put", "a%ZZ.jpg") + `,` + s3rec("ObjectCreated:Copy", "ok+key.jpg") + `,` +
 			s3rec("ObjectRemoved:Delete", "gone.jpg") + `,` + s3rec("s3:ObjectCreated:Put", "prefixed.jpg") + `,` +
 			`{"eventSource":"aws:s3","eventTime":"not a time","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}` + `,` +
-			s3rec("ObjectCreated:Put", "") + `]}`, "", func(t *testing.T, ev Event) {
+			s3rec("ObjectCreated:Put", "") + `]}`, reason.Reason{}, func(t *testing.T, ev Event) {
 			if len(ev.Items) != 6 {
 				t.Fatalf("%d items, want 6", len(ev.Items))
 			}
@@ -241,7 +243,7 @@ func TestDecodeOddEvents(t *testing.T) {
 			`{"messageId":"m3","eventSource":"aws:sqs","body":` + jsonString(`{"Records":[`+s3rec("ObjectCreated:Put", "x.jpg")+`,`+s3rec("ObjectCreated:Put", "y.jpg")+`]}`) + `},` +
 			`{"messageId":"m4","eventSource":"aws:sqs","body":` + jsonString(`{"source":"aws.s3","detail-type":"Object Created","detail":{"bucket":{"name":"b"},"object":{"key":"z+1.png","size":3}}}`) + `},` +
 			`{"messageId":"m5","eventSource":"aws:sqs","body":` + jsonString(`{"source":"aws.s3","detail-type":"Object Deleted","detail":{"bucket":{"name":"b"},"object":{"key":"z.png"}}}`) + `}` +
-			`]}`, "", func(t *testing.T, ev Event) {
+			`]}`, reason.Reason{}, func(t *testing.T, ev Event) {
 			if ev.Trigger != TriggerSQS || len(ev.Items) != 5 {
 				t.Fatalf("%+v", ev)
 			}
@@ -265,7 +267,7 @@ func TestDecodeOddEvents(t *testing.T) {
 		{"batch bucket ARNs", `{"invocationSchemaVersion":"1.0","invocationId":"i","job":{"id":"j"},"tasks":[` +
 			`{"taskId":"t1","s3Key":"a.jpg","s3BucketArn":"arn:aws:s3:::bkt"},` +
 			`{"taskId":"t2","s3Key":"a.jpg","s3BucketArn":"not an arn"},` +
-			`{"taskId":"t3","s3Key":"a%2Bb.jpg","s3VersionId":"v7","s3BucketArn":"arn:aws-cn:s3:::cn-bkt"}]}`, "", func(t *testing.T, ev Event) {
+			`{"taskId":"t3","s3Key":"a%2Bb.jpg","s3VersionId":"v7","s3BucketArn":"arn:aws-cn:s3:::cn-bkt"}]}`, reason.Reason{}, func(t *testing.T, ev Event) {
 			if len(ev.Items) != 3 {
 				t.Fatalf("%+v", ev)
 			}
@@ -283,7 +285,7 @@ func TestDecodeOddEvents(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ev, err := Decode([]byte(tc.payload))
-			if tc.reason != "" {
+			if !tc.reason.IsZero() {
 				var de *DecodeError
 				if !errors.As(err, &de) || de.Reason() != tc.reason || de.Transient() {
 					t.Fatalf("err = %v, want a permanent %s", err, tc.reason)

@@ -38,10 +38,10 @@ func TestResolveTarget(t *testing.T) {
 		{name: "key layout, contact", key: "users/alice@contoso.com/contacts/AAMkAGI2/photo.jpg", want: "users/alice@contoso.com/contacts/AAMkAGI2", from: TargetFromKey},
 		{name: "key layout, guest UPN", key: "users/guest_fabrikam.com#EXT#@contoso.onmicrosoft.com/p.png", want: "users/guest_fabrikam.com#EXT#@contoso.onmicrosoft.com", from: TargetFromKey},
 		{name: "key layout, $ UPN", key: "users('$admin@contoso.com')/p.png", want: "users('$admin@contoso.com')", from: TargetFromKey},
-		{name: "key outside the prefix", prefix: "photos/", key: "incoming/users/alice@contoso.com/a.jpg", reason: photo.ReasonNoTarget, contains: "prefix"},
-		{name: "key without a folder", key: "alice.jpg", reason: photo.ReasonNoTarget},
-		{name: "key ending in a slash", key: "users/alice@contoso.com/", reason: photo.ReasonNoTarget},
-		{name: "key in another layout", key: "incoming/2026/alice.jpg", reason: photo.ReasonNoTarget},
+		{name: "key outside the prefix", prefix: "photos/", key: "incoming/users/alice@contoso.com/a.jpg", reason: photo.ReasonNoTarget.String(), contains: "prefix"},
+		{name: "key without a folder", key: "alice.jpg", reason: photo.ReasonNoTarget.String()},
+		{name: "key ending in a slash", key: "users/alice@contoso.com/", reason: photo.ReasonNoTarget.String()},
+		{name: "key in another layout", key: "incoming/2026/alice.jpg", reason: photo.ReasonNoTarget.String()},
 		{name: "key layout with a bad id", key: "users/a..b/x.jpg", reason: "bad_target"},
 		{name: "key layout with me", key: "me/x.jpg", reason: "bad_target"},
 		{name: "key layout with extra folders", key: "users/alice@contoso.com/2026/x.jpg", reason: "bad_target"},
@@ -51,9 +51,9 @@ func TestResolveTarget(t *testing.T) {
 		{name: "metadata outside the metadata prefixes yields to the key", meta: map[string]string{"graph-target": "users/carol@contoso.com"}, metaOnly: []string{"hr-export/"},
 			key: "users/alice@contoso.com/p.jpg", want: "users/alice@contoso.com", from: TargetFromKey},
 		{name: "metadata outside the metadata prefixes, no key layout", meta: map[string]string{"Graph-Target": "users/carol@contoso.com"}, metaOnly: []string{"hr-export/"},
-			key: "misc/p.jpg", reason: photo.ReasonNoTarget, contains: `honoured only under "hr-export/"`},
+			key: "misc/p.jpg", reason: photo.ReasonNoTarget.String(), contains: `honoured only under "hr-export/"`},
 		{name: "metadata prefixes are case-sensitive, as keys", meta: map[string]string{"graph-target": "users/carol@contoso.com"}, metaOnly: []string{"hr-export/"},
-			key: "HR-export/p.jpg", reason: photo.ReasonNoTarget},
+			key: "HR-export/p.jpg", reason: photo.ReasonNoTarget.String()},
 		{name: "bad metadata outside the prefixes is ignored too", meta: map[string]string{"graph-target": "users/../admin"}, metaOnly: []string{"hr-export/"},
 			key: "users/bob@contoso.com/b.jpg", want: "users/bob@contoso.com", from: TargetFromKey},
 	}
@@ -61,8 +61,8 @@ func TestResolveTarget(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			got, from, err := ResolveTarget(tc.meta, "graph-target", tc.prefix, tc.metaOnly, tc.key)
 			if tc.reason != "" {
-				status, reason, transient := photo.Classify(err)
-				if err == nil || reason != tc.reason || transient || status != photo.StatusRejected {
+				status, why, transient := photo.Classify(err)
+				if err == nil || why.String() != tc.reason || transient || status != photo.StatusRejected {
 					t.Fatalf("got %v, %v; want a permanent %s rejection", got, err, tc.reason)
 				}
 				if !strings.Contains(err.Error(), tc.contains) {
@@ -158,7 +158,7 @@ func ownTagsFlat(n int) []string { return flat(tagsOf(ownTags(n)...)) }
 
 func TestAnswer(t *testing.T) {
 	synced := Result{Outcome: photo.Outcome{Status: photo.StatusSynced, Target: "users/a@contoso.com"}}
-	skipped := Result{Skipped: SkipAlreadySynced, Outcome: photo.Outcome{Status: photo.StatusSynced}}
+	skipped := Result{Outcome: photo.Outcome{Status: photo.StatusSynced, Reason: SkipAlreadySynced}}
 	rejected := Result{Outcome: photo.Reject("", 10, photo.NoTarget("none"))}
 	throttled := Result{Object: Object{Bucket: "b", Key: "k 1.jpg"}, Outcome: photo.Outcome{Status: photo.StatusFailed, Reason: graph.ReasonThrottled, Transient: true}}
 	credentials := Result{Outcome: photo.Outcome{Status: photo.StatusFailed, Reason: graph.ReasonCredentialsInvalid}}

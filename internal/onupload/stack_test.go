@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/url"
 	"os"
@@ -75,19 +76,30 @@ func s3Server(t testing.TB) *s3test.Server {
 
 var bucketSeq atomic.Int64
 
-// countingS3 passes calls to the real client and counts them.
+// countingS3 passes calls to the real client and counts them, and the bytes of bodies read.
 type countingS3 struct {
 	S3
-	heads, gets, getTags, putTags atomic.Int64
+	gets, getTags, putTags, bodyBytes atomic.Int64
 }
 
-func (c *countingS3) HeadObject(ctx context.Context, in *s3.HeadObjectInput, f ...func(*s3.Options)) (*s3.HeadObjectOutput, error) {
-	c.heads.Add(1)
-	return c.S3.HeadObject(ctx, in, f...)
-}
 func (c *countingS3) GetObject(ctx context.Context, in *s3.GetObjectInput, f ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
 	c.gets.Add(1)
-	return c.S3.GetObject(ctx, in, f...)
+	out, err := c.S3.GetObject(ctx, in, f...)
+	if err == nil {
+		out.Body = countedBody{out.Body, &c.bodyBytes}
+	}
+	return out, err
+}
+
+type countedBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
 }
 func (c *countingS3) GetObjectTagging(ctx context.Context, in *s3.GetObjectTaggingInput, f ...func(*s3.Options)) (*s3.GetObjectTaggingOutput, error) {
 	c.getTags.Add(1)

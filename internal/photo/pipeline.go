@@ -1,15 +1,18 @@
-// Package photo is the one path both functions share (docs/architecture.md §1): source bytes →
-// limits → normalise → unchanged → credentials → Graph → remember → outcome. Whether a failure is
-// retried is decided here, once, from the typed errors of imageproc, graph, secrets and
-// photostate. With records (SkipUnchanged), a photo Graph already holds is not written again
-// (docs/architecture.md §10).
+// Package photo is the one path both functions share (docs/architecture.md §1): a job that
+// carries one photo through a visible list of steps, source → limits → normalise → unchanged →
+// graph → remember, then records and reports its outcome. With records (SkipUnchanged), a photo
+// Graph already holds is not written again (docs/architecture.md §10). Each entry point supplies two small adapters: a Source (the S3
+// object an event names; the body of an API request) and a Recorder (tags on the object; the
+// HTTP response). The Reporter writes one JSON log line and one EMF metrics line for every
+// outcome, the same on both paths. Whether a failure is retried is read, here, from the reason
+// its error carries (Classify).
 package photo
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
+	"io"
 	"time"
 
 	"github.com/graphphoto/graphphoto/internal/graph"
@@ -17,111 +20,48 @@ import (
 	"github.com/graphphoto/graphphoto/internal/photostate"
 )
 
-// Status is the outcome recorded on S3 objects (graph-photo-status) and in metrics.
-type Status string
-
-const (
-	// StatusSynced: Graph holds the photo.
-	StatusSynced Status = "synced"
-	// StatusRejected: the input cannot become a photo (bad image, bad or unknown target);
-	// sending it again changes nothing.
-	StatusRejected Status = "rejected"
-	// StatusFailed: the input may be fine but we could not deliver it: transient (throttling,
-	// outage: retry) or permanent on our side (credentials, permissions: fix the setup).
-	StatusFailed Status = "failed"
-	// StatusSkipped: nothing was sent on purpose (the S3 path: a newer version or a deletion of
-	// the object came after it).
-	StatusSkipped Status = "skipped"
-)
-
-// Reasons the pipeline adds to those of imageproc, graph and secrets.
-const (
-	ReasonSourceTooLarge = "source_too_large"
-	ReasonNoTarget       = "no_target"
-	ReasonInternal       = "internal_error"
-	ReasonTimeout        = "timeout"
-	// ReasonUnchanged goes with StatusSynced: Graph already holds exactly this photo, so it was
-	// not written again.
-	ReasonUnchanged = "unchanged"
-)
-
-// Outcome is what happened to one photo, for tags, responses, logs and metrics.
-type Outcome struct {
-	Status          Status        `json:"status"`
-	Reason          string        `json:"reason,omitempty"`
-	Transient       bool          `json:"transient,omitempty"`
-	Target          string        `json:"target,omitempty"`
-	SourceBytes     int           `json:"source_bytes"`
-	SourceFormat    string        `json:"source_format,omitempty"`
-	SourceWidth     int           `json:"source_width,omitempty"`
-	SourceHeight    int           `json:"source_height,omitempty"`
-	PhotoBytes      int           `json:"photo_bytes,omitempty"`
-	Width           int           `json:"width,omitempty"`
-	Height          int           `json:"height,omitempty"`
-	Quality         int           `json:"quality,omitempty"`
-	Normalise       time.Duration `json:"-"`
-	Graph           time.Duration `json:"-"`
-	GraphStatus     int           `json:"graph_status,omitempty"`
-	GraphRequestID  string        `json:"graph_request_id,omitempty"`
-	ClientRequestID string        `json:"client_request_id,omitempty"`
-	Attempts        int           `json:"graph_attempts,omitempty"`
-	RetryAfter      time.Duration `json:"-"`
-	// The photo's record (photostate), when SkipUnchanged is on: why the photo was written
-	// (a photostate.Why*; "" when unchanged or not checked), why nothing was recorded after the
-	// write, and what the record cost: S3 requests, Graph reads and time.
-	Record         string        `json:"record,omitempty"`
-	RecordNote     string        `json:"record_note,omitempty"`
-	RecordRequests int           `json:"record_s3_requests,omitempty"`
-	GraphReads     int           `json:"graph_reads,omitempty"`
-	RecordTime     time.Duration `json:"-"`
-	// Err is the cause, for logs; it never holds a secret (the packages below guarantee it).
-	Err error `json:"-"`
+// Source is where a job's photo comes from. Open names the target and opens the bytes, unread,
+// after the entry point's own checks (the S3 object is the key's current version and not synced
+// already; the API's body is an image upload within its limit). An error ends the job: a
+// refusal, a failure, or a Skip.
+type Source interface {
+	Open(ctx context.Context) (Input, error)
 }
 
-// LogAttrs are the outcome's fields for one slog line.
-func (o Outcome) LogAttrs() []slog.Attr {
-	attrs := []slog.Attr{
-		slog.String("status", string(o.Status)),
-		slog.String("target", o.Target),
-		slog.Int("source_bytes", o.SourceBytes),
-		slog.Int64("normalise_ms", o.Normalise.Milliseconds()),
-		slog.Int64("graph_ms", o.Graph.Milliseconds()),
-	}
-	if o.Reason != "" {
-		attrs = append(attrs, slog.String("reason", o.Reason), slog.Bool("transient", o.Transient))
-	}
-	if o.SourceFormat != "" {
-		attrs = append(attrs, slog.String("source_format", o.SourceFormat),
-			slog.Int("source_width", o.SourceWidth), slog.Int("source_height", o.SourceHeight))
-	}
-	if o.PhotoBytes > 0 {
-		attrs = append(attrs, slog.Int("photo_bytes", o.PhotoBytes), slog.Int("width", o.Width),
-			slog.Int("height", o.Height), slog.Int("quality", o.Quality))
-	}
-	if o.GraphRequestID != "" || o.ClientRequestID != "" {
-		attrs = append(attrs, slog.Int("graph_status", o.GraphStatus), slog.String("graph_request_id", o.GraphRequestID),
-			slog.String("client_request_id", o.ClientRequestID), slog.Int("graph_attempts", o.Attempts))
-	}
-	if o.RecordRequests > 0 {
-		attrs = append(attrs, slog.Int("record_s3_requests", o.RecordRequests), slog.Int("graph_reads", o.GraphReads),
-			slog.Float64("record_ms", float64(o.RecordTime.Microseconds())/1000))
-		if o.Record != "" {
-			attrs = append(attrs, slog.String("record", o.Record))
-		}
-		if o.RecordNote != "" {
-			attrs = append(attrs, slog.String("record_note", o.RecordNote))
-		}
-	}
-	if o.Err != nil {
-		attrs = append(attrs, slog.String("error", o.Err.Error()))
-	}
-	return attrs
+// Input is what a source found.
+type Input struct {
+	Target graph.Target
+	// Size is the length the source declares (S3's Content-Length, the request's), -1 when it
+	// declares none: a source over the limit is refused from it before a byte is read.
+	Size int64
+	// Body is read once, by the limits step, and never past the limit. Its errors should carry
+	// a reason (an unclassified one is an internal error).
+	Body io.Reader
 }
 
-// Unchanged reports whether the photo was not written because Graph already held it.
-func (o Outcome) Unchanged() bool { return o.Status == StatusSynced && o.Reason == ReasonUnchanged }
+// Recorder keeps the outcome where the entry point's caller looks for it: tags on the S3 object,
+// the HTTP response. It runs for every outcome, with the invocation's context (the steps' ran out
+// Headroom earlier), and may add to the outcome: a note for the log line, or a transient flag
+// when the record itself failed and must be made again.
+type Recorder interface {
+	Record(ctx context.Context, o *Outcome)
+}
 
-// Uploader is the part of the Graph client the pipeline needs.
+// Job is one photo as an entry point hands it over.
+type Job struct {
+	Source   Source
+	Recorder Recorder
+	Reporter Reporter
+	// Trigger is what started the job (s3, sqs, s3-batch, eventbridge, api) and RequestID the
+	// invocation's or the API request's id: both go on the log line and the metrics line.
+	Trigger, RequestID string
+	// Headroom is kept free before ctx's deadline for Record and the answer: the steps get a
+	// deadline that much earlier, and a job with less than Headroom+MinWork left is not started
+	// (a transient timeout). Zero: the steps share ctx's deadline.
+	Headroom, MinWork time.Duration
+}
+
+// Uploader is the part of the Graph client the job needs.
 type Uploader interface {
 	PutPhoto(ctx context.Context, t graph.Target, jpeg []byte) (graph.Result, error)
 }
@@ -134,13 +74,15 @@ type Records interface {
 	Begin(t graph.Target, fp photostate.Fingerprint) *photostate.Write
 }
 
-// Pipeline carries one photo from source bytes to Graph.
+// Pipeline runs jobs: the normaliser, the Graph client, the limits and the photo records, built
+// once per process.
 type Pipeline struct {
 	normalise      Normaliser
 	graph          Uploader
 	options        imageproc.Options
 	maxSourceBytes int
 	records        Records // nil: every photo is written
+	now            func() time.Time
 }
 
 // New builds a pipeline. opts are the photo options (validated here, so a bad configuration
@@ -155,15 +97,14 @@ func New(normalise Normaliser, uploader Uploader, opts imageproc.Options, maxSou
 	if maxSourceBytes < 1 {
 		return nil, fmt.Errorf("photo pipeline: source limit %d: want at least 1 byte", maxSourceBytes)
 	}
-	return &Pipeline{normalise: normalise, graph: uploader, options: opts.WithDefaults(), maxSourceBytes: maxSourceBytes}, nil
+	return &Pipeline{normalise: normalise, graph: uploader, options: opts.WithDefaults(), maxSourceBytes: maxSourceBytes, now: time.Now}, nil
 }
 
 // SkipUnchanged makes the pipeline check each photo against its record before writing it and
 // record it after (SKIP_UNCHANGED); call it once, at start.
 func (p *Pipeline) SkipUnchanged(r Records) { p.records = r }
 
-// MaxSourceBytes is the largest source the pipeline accepts; callers check it before
-// downloading (S3 HeadObject, Content-Length).
+// MaxSourceBytes is the largest source the pipeline accepts.
 func (p *Pipeline) MaxSourceBytes() int { return p.maxSourceBytes }
 
 // optionsText is the canonical text of the options that shape the JPEG, digested into a
@@ -173,47 +114,154 @@ func (p *Pipeline) optionsText() string {
 	return fmt.Sprintf("size=%d crop=%s quality=%d max_bytes=%d min_side=%d", o.Size, o.Crop, o.Quality, o.MaxBytes, o.MinSide)
 }
 
-// Run sends src to target. The target is already resolved for app-only use (no "me").
-func (p *Pipeline) Run(ctx context.Context, target graph.Target, src []byte) Outcome {
-	o := Outcome{Target: target.String(), SourceBytes: len(src)}
+// job carries one photo through the steps.
+type job struct {
+	ctx   context.Context // the steps' context, Headroom before the invocation's deadline
+	p     *Pipeline
+	spec  Job
+	in    Input
+	src   []byte
+	photo imageproc.Photo
+	write *photostate.Write // the photo's record, with SkipUnchanged
+	out   Outcome
+}
 
-	// limits
-	if len(src) > p.maxSourceBytes {
-		return o.finish(&limitError{size: len(src), limit: p.maxSourceBytes})
+type step struct {
+	name string
+	run  func(*job) error
+}
+
+// steps is the whole photo path, in order. The first error ends it; the outcome is then
+// recorded and reported whatever it is.
+var steps = []step{
+	{"source", (*job).source},       // the adapter: the target and the bytes, unread (S3: the current version, not synced yet)
+	{"limits", (*job).limits},       // the declared size, then the bytes read, never past SOURCE_MAX_BYTES
+	{"normalise", (*job).normalise}, // imageproc.Normalise: upright, square, sRGB, stripped, within the byte budget
+	{"unchanged", (*job).unchanged}, // with records: Graph holds this very photo already? Skip; else announce the write
+	{"graph", (*job).graph},         // PUT …/photo/$value; the client takes its token from the credentials
+	{"remember", (*job).remember},   // with records: what was written, and Graph's version of it now
+}
+
+// Run carries one photo through the steps, has the Recorder keep the outcome and the Reporter
+// write it, and returns it.
+func (p *Pipeline) Run(ctx context.Context, spec Job) Outcome {
+	start := p.now()
+	j := &job{ctx: ctx, p: p, spec: spec}
+	err := j.run()
+	j.out.finish(err)
+	if spec.Recorder != nil {
+		t0 := p.now()
+		spec.Recorder.Record(ctx, &j.out)
+		j.out.Timings = append(j.out.Timings, Timing{"recorder", p.now().Sub(t0)})
 	}
+	j.out.Timings = append(j.out.Timings, Timing{"total", p.now().Sub(start)})
+	spec.Reporter.Report(ctx, spec, j.out)
+	return j.out
+}
 
-	// normalise
-	start := time.Now()
-	photo, err := p.normalise(ctx, src, p.options)
-	o.Normalise = time.Since(start)
+func (j *job) run() error {
+	if deadline, ok := j.ctx.Deadline(); ok && j.spec.Headroom > 0 {
+		left := deadline.Sub(j.p.now())
+		if left < j.spec.Headroom+j.spec.MinWork {
+			return &notStartedError{left: left}
+		}
+		var cancel context.CancelFunc
+		j.ctx, cancel = context.WithDeadline(j.ctx, deadline.Add(-j.spec.Headroom))
+		defer cancel()
+	}
+	for _, s := range steps {
+		if err := j.ctx.Err(); err != nil {
+			return fmt.Errorf("photo job stopped before %s: %w", s.name, err)
+		}
+		t0 := j.p.now()
+		err := s.run(j)
+		j.out.Timings = append(j.out.Timings, Timing{s.name, j.p.now().Sub(t0)})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *job) source() error {
+	in, err := j.spec.Source.Open(j.ctx)
+	j.in = in
+	if !in.Target.IsZero() {
+		j.out.Target = in.Target.String()
+	}
+	j.out.SourceBytes = int(max(in.Size, 0))
+	return err
+}
+
+// limits refuses a source whose declared size is over the limit before reading a byte of it,
+// and reads at most one byte past the limit of one that declared less (or nothing).
+func (j *job) limits() error {
+	limit := int64(j.p.maxSourceBytes)
+	if j.in.Size > limit {
+		return SourceTooLarge(j.in.Size, limit)
+	}
+	buf := make([]byte, 0, max(j.in.Size, 0))
+	got, err := readInto(&buf, io.LimitReader(j.in.Body, limit+1))
+	j.out.SourceBytes = int(got)
 	if err != nil {
-		return o.finish(err)
+		return err
 	}
+	if got > limit {
+		return SourceTooLarge(got, limit)
+	}
+	j.src = buf
+	return nil
+}
+
+func (j *job) normalise() error {
+	photo, err := j.p.normalise(j.ctx, j.src, j.p.options)
+	if err != nil {
+		return err
+	}
+	j.photo = photo
+	o := &j.out
 	o.SourceFormat, o.SourceWidth, o.SourceHeight = photo.SourceFormat.String(), photo.SourceWidth, photo.SourceHeight
 	o.PhotoBytes, o.Width, o.Height, o.Quality = photo.Bytes, photo.Width, photo.Height, photo.Quality
+	return nil
+}
 
-	// unchanged: Graph already holds this very photo? Otherwise announce the write (the
-	// record's marker), or stop: a write no marker announces could be recorded by another
-	// writer as its own (internal/photostate).
-	var w *photostate.Write
-	if p.records != nil {
-		w = p.records.Begin(target, photostate.NewFingerprint(photo.JPEG, p.optionsText()))
-		v, err := w.Check(ctx)
-		o.noteRecord(w)
-		if err != nil {
-			return o.finish(err)
-		}
-		if v.Unchanged {
-			o.Status, o.Reason = StatusSynced, ReasonUnchanged
-			return o
-		}
-		o.Record = v.Why
+// unchanged asks the photo's record whether Graph already holds this very photo: then the job
+// ends, synced and unchanged, without a write. Otherwise the record announces the write (its
+// marker), or the job stops: a write no marker announces could be recorded by another writer as
+// its own (internal/photostate).
+func (j *job) unchanged() error {
+	if j.p.records == nil {
+		return nil
 	}
+	j.write = j.p.records.Begin(j.in.Target, photostate.NewFingerprint(j.photo.JPEG, j.p.optionsText()))
+	v, err := j.write.Check(j.ctx)
+	j.out.noteRecord(j.write)
+	switch {
+	case err != nil:
+		return err
+	case v.Unchanged:
+		return Skip(ReasonUnchanged, "Graph holds this photo (media ETag "+v.MediaETag+")")
+	}
+	j.out.Record = v.Why
+	return nil
+}
 
-	// credentials and Graph (the client takes its token from the credentials source)
-	start = time.Now()
-	res, err := p.graph.PutPhoto(ctx, target, photo.JPEG)
-	o.Graph = time.Since(start)
+// remember records what was written and Graph's version of it now. It never changes the
+// outcome: a write not recorded is written again next time, never skipped.
+func (j *job) remember() error {
+	if j.write == nil {
+		return nil
+	}
+	if err := j.write.Remember(j.ctx); err != nil {
+		j.out.RecordNote = err.Error()
+	}
+	j.out.noteRecord(j.write)
+	return nil
+}
+
+func (j *job) graph() error {
+	res, err := j.p.graph.PutPhoto(j.ctx, j.in.Target, j.photo.JPEG)
+	o := &j.out
 	o.GraphStatus, o.GraphRequestID, o.ClientRequestID, o.Attempts = res.Status, res.RequestID, res.ClientRequestID, res.Attempts
 	var ge *graph.Error
 	if errors.As(err, &ge) {
@@ -225,87 +273,25 @@ func (p *Pipeline) Run(ctx context.Context, target graph.Target, src []byte) Out
 			o.ClientRequestID = ge.ClientRequestID
 		}
 	}
+	return err
+}
 
-	// remember: what was written and Graph's version of it now. Never changes the outcome.
-	if err == nil && w != nil {
-		if rerr := w.Remember(ctx); rerr != nil {
-			o.RecordNote = rerr.Error()
+// readInto appends r to *buf until EOF; a read error is returned as the reader gave it (the
+// source's readers give classified errors).
+func readInto(buf *[]byte, r io.Reader) (int64, error) {
+	var n int64
+	for {
+		if len(*buf) == cap(*buf) {
+			*buf = append(*buf, 0)[:len(*buf)]
 		}
-		o.noteRecord(w)
+		m, err := r.Read((*buf)[len(*buf):cap(*buf)])
+		*buf = (*buf)[:len(*buf)+m]
+		n += int64(m)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
 	}
-	return o.finish(err)
 }
-
-func (o *Outcome) noteRecord(w *photostate.Write) {
-	s := w.Stats()
-	o.RecordRequests, o.GraphReads, o.RecordTime = s.S3Requests, s.GraphReads, s.Time
-}
-
-// Classify names an error's outcome: its status, stable reason and whether to retry.
-func Classify(err error) (Status, string, bool) {
-	if err == nil {
-		return StatusSynced, "", false
-	}
-	var r interface {
-		Reason() string
-		Transient() bool
-	}
-	switch {
-	case errors.As(err, &r):
-		reason, transient := r.Reason(), r.Transient()
-		return statusOf(reason, transient), reason, transient
-	case errors.Is(err, context.DeadlineExceeded):
-		// Out of time in this invocation; the photo itself may be fine.
-		return StatusFailed, ReasonTimeout, true
-	case errors.Is(err, context.Canceled):
-		return StatusFailed, ReasonTimeout, true
-	}
-	return StatusFailed, ReasonInternal, true
-}
-
-// statusOf: refusals of the input are "rejected", everything else "failed".
-func statusOf(reason string, transient bool) Status {
-	if transient {
-		return StatusFailed
-	}
-	switch reason {
-	case imageproc.ReasonUnsupportedFormat, imageproc.ReasonTooManyPixels, imageproc.ReasonTooSmall,
-		imageproc.ReasonCorruptImage, imageproc.ReasonBudgetUnreachable,
-		graph.ReasonImageRejected, graph.ReasonTooLarge, graph.ReasonTargetNotFound,
-		ReasonSourceTooLarge, ReasonNoTarget, "bad_target":
-		return StatusRejected
-	}
-	return StatusFailed
-}
-
-func (o Outcome) finish(err error) Outcome {
-	o.Status, o.Reason, o.Transient = Classify(err)
-	o.Err = err
-	return o
-}
-
-// Reject is the outcome for an input refused before the pipeline (no target, a source over the
-// limit seen from its headers).
-func Reject(target string, sourceBytes int, err error) Outcome {
-	return Outcome{Target: target, SourceBytes: sourceBytes}.finish(err)
-}
-
-type limitError struct{ size, limit int }
-
-func (e *limitError) Error() string {
-	return fmt.Sprintf("source is %d bytes, over the %d-byte limit", e.size, e.limit)
-}
-func (e *limitError) Reason() string  { return ReasonSourceTooLarge }
-func (e *limitError) Transient() bool { return false }
-
-// SourceTooLarge is the error for a source refused from its declared size.
-func SourceTooLarge(size, limit int) error { return &limitError{size: size, limit: limit} }
-
-// NoTarget is the error for an upload that names no Graph target.
-func NoTarget(why string) error { return &noTargetError{why: why} }
-
-type noTargetError struct{ why string }
-
-func (e *noTargetError) Error() string   { return "no graph target: " + e.why }
-func (e *noTargetError) Reason() string  { return ReasonNoTarget }
-func (e *noTargetError) Transient() bool { return false }

@@ -14,7 +14,9 @@ import (
 	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
 	"github.com/graphphoto/graphphoto/internal/imageproc"
 	"github.com/graphphoto/graphphoto/internal/photostate"
+	"github.com/graphphoto/graphphoto/internal/reason"
 	"github.com/graphphoto/graphphoto/internal/s3test"
+	"github.com/graphphoto/graphphoto/internal/secrets"
 )
 
 const (
@@ -88,10 +90,10 @@ func TestRun(t *testing.T) {
 		target    string
 		src       []byte
 		status    Status
-		reason    string
+		reason    reason.Reason
 		transient bool
 	}{
-		{"synced", good, "users/alice@contoso.com", pngOf(t, 900, 700), StatusSynced, "", false},
+		{"synced", good, "users/alice@contoso.com", pngOf(t, 900, 700), StatusSynced, reason.Reason{}, false},
 		{"not an image", good, "users/alice@contoso.com", []byte("%PDF-1.7"), StatusRejected, imageproc.ReasonUnsupportedFormat, false},
 		{"too small", good, "users/alice@contoso.com", pngOf(t, 20, 20), StatusRejected, imageproc.ReasonTooSmall, false},
 		{"over the source limit", good, "users/alice@contoso.com", make([]byte, 1<<20+1), StatusRejected, ReasonSourceTooLarge, false},
@@ -100,7 +102,7 @@ func TestRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := tt.p.Run(context.Background(), target(t, tt.target), tt.src)
+			o := runBytes(tt.p, target(t, tt.target), tt.src)
 			if o.Status != tt.status || o.Reason != tt.reason || o.Transient != tt.transient {
 				t.Fatalf("outcome %s/%s transient=%v (%v), want %s/%s transient=%v", o.Status, o.Reason, o.Transient, o.Err, tt.status, tt.reason, tt.transient)
 			}
@@ -111,7 +113,7 @@ func TestRun(t *testing.T) {
 	}
 
 	// The synced photo is what the normaliser made, and the outcome says so.
-	o := good.Run(context.Background(), target(t, "users/alice@contoso.com"), pngOf(t, 900, 700))
+	o := runBytes(good, target(t, "users/alice@contoso.com"), pngOf(t, 900, 700))
 	stored, ok := srv.Photo(tenantID, "users/"+aliceID)
 	if !ok {
 		t.Fatalf("no photo stored for alice; requests: %+v", srv.Requests())
@@ -128,7 +130,7 @@ func TestRunThrottled(t *testing.T) {
 	srv := newGraph(t)
 	p := newPipeline(t, srv, creds(secret))
 	srv.AddFault(graphtest.Fault{Kind: "graph", Method: "PUT", Status: 429, RetryAfter: "120"})
-	o := p.Run(context.Background(), target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
+	o := runBytes(p, target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
 	if o.Status != StatusFailed || o.Reason != graph.ReasonThrottled || !o.Transient {
 		t.Fatalf("outcome %+v, want failed/throttled transient", o)
 	}
@@ -145,7 +147,7 @@ func TestRunRedirectRefused(t *testing.T) {
 			srv := newGraph(t)
 			p := newPipeline(t, srv, creds(secret))
 			srv.AddFault(graphtest.Fault{Kind: kind, Status: 307, Location: "http://127.0.0.1:1/elsewhere"})
-			o := p.Run(context.Background(), target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
+			o := runBytes(p, target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
 			if o.Status != StatusFailed || o.Reason != graph.ReasonRedirect || o.Transient {
 				t.Fatalf("outcome %s/%s transient=%v (%v), want failed/%s permanent", o.Status, o.Reason, o.Transient, o.Err, graph.ReasonRedirect)
 			}
@@ -164,11 +166,11 @@ func TestCredentialsSourceFailure(t *testing.T) {
 		err       error
 		transient bool
 	}{
-		{fakeSourceErr{"secret_unavailable", true}, true},
-		{fakeSourceErr{"secret_not_found", false}, false},
+		{fakeSourceErr{secrets.ReasonUnavailable, true}, true},
+		{fakeSourceErr{secrets.ReasonNotFound, false}, false},
 	} {
 		p := newPipeline(t, srv, failingSource{tt.err})
-		o := p.Run(context.Background(), target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
+		o := runBytes(p, target(t, "users/alice@contoso.com"), pngOf(t, 100, 100))
 		if o.Status != StatusFailed || o.Transient != tt.transient {
 			t.Errorf("%v: outcome %s/%s transient=%v", tt.err, o.Status, o.Reason, o.Transient)
 		}
@@ -182,22 +184,22 @@ func (f failingSource) Credentials(context.Context, bool) (graph.Credentials, er
 }
 
 type fakeSourceErr struct {
-	reason    string
+	reason    reason.Reason
 	transient bool
 }
 
-func (e fakeSourceErr) Error() string   { return "read secret: " + e.reason }
-func (e fakeSourceErr) Reason() string  { return e.reason }
-func (e fakeSourceErr) Transient() bool { return e.transient }
+func (e fakeSourceErr) Error() string         { return "read secret: " + e.reason.String() }
+func (e fakeSourceErr) Reason() reason.Reason { return e.reason }
+func (e fakeSourceErr) Transient() bool       { return e.transient }
 
 func TestClassify(t *testing.T) {
 	tests := []struct {
 		err       error
 		status    Status
-		reason    string
+		reason    reason.Reason
 		transient bool
 	}{
-		{nil, StatusSynced, "", false},
+		{nil, StatusSynced, reason.Reason{}, false},
 		{&imageproc.Error{Code: imageproc.ReasonCorruptImage}, StatusRejected, imageproc.ReasonCorruptImage, false},
 		{fmt.Errorf("wrapped: %w", &imageproc.Error{Code: imageproc.ReasonTooManyPixels}), StatusRejected, imageproc.ReasonTooManyPixels, false},
 		{NoTarget("no metadata"), StatusRejected, ReasonNoTarget, false},
@@ -205,8 +207,8 @@ func TestClassify(t *testing.T) {
 		{context.DeadlineExceeded, StatusFailed, ReasonTimeout, true},
 		{fmt.Errorf("normalise: %w", context.Canceled), StatusFailed, ReasonTimeout, true},
 		{errors.New("something odd"), StatusFailed, ReasonInternal, true},
-		{fakeSourceErr{"access_denied", false}, StatusFailed, "access_denied", false},
-		{fakeSourceErr{"throttled", true}, StatusFailed, "throttled", true},
+		{fakeSourceErr{graph.ReasonAccessDenied, false}, StatusFailed, graph.ReasonAccessDenied, false},
+		{fakeSourceErr{graph.ReasonThrottled, true}, StatusFailed, graph.ReasonThrottled, true},
 	}
 	for _, tt := range tests {
 		s, r, tr := Classify(tt.err)
@@ -232,6 +234,21 @@ type failingUploader struct{}
 
 func (failingUploader) PutPhoto(context.Context, graph.Target, []byte) (graph.Result, error) {
 	return graph.Result{}, errors.New("unreachable")
+}
+
+// bytesSource is a source over bytes in memory, as the API's body is.
+type bytesSource struct {
+	target graph.Target
+	src    []byte
+}
+
+func (s bytesSource) Open(context.Context) (Input, error) {
+	return Input{Target: s.target, Size: int64(len(s.src)), Body: bytes.NewReader(s.src)}, nil
+}
+
+// runBytes runs a job over src for target, with no recorder and no reporter.
+func runBytes(p *Pipeline, target graph.Target, src []byte) Outcome {
+	return p.Run(context.Background(), Job{Source: bytesSource{target, src}})
 }
 
 // TestRunSkipsUnchanged: with records, a photo Graph already holds is not written again; a new
@@ -272,18 +289,19 @@ func TestRunSkipsUnchanged(t *testing.T) {
 	p := pipeline(0, records)
 	alice, src := target(t, "users/alice@contoso.com"), pngOf(t, 300, 300)
 	for i, c := range []struct {
-		p              *Pipeline
-		src            []byte
-		outside        bool
-		reason, record string
-		writes         int
+		p       *Pipeline
+		src     []byte
+		outside bool
+		reason  reason.Reason
+		record  string
+		writes  int
 	}{
-		{p, src, false, "", photostate.WhyNoRecord, 1},
+		{p, src, false, reason.Reason{}, photostate.WhyNoRecord, 1},
 		{p, src, false, ReasonUnchanged, "", 0},
-		{pipeline(70, records), src, false, "", photostate.WhyOtherPhoto, 1},
-		{p, src, false, "", photostate.WhyOtherPhoto, 1},
-		{p, src, true, "", photostate.WhyChangedInGraph, 1},
-		{p, pngOf(t, 320, 300), false, "", photostate.WhyOtherPhoto, 1},
+		{pipeline(70, records), src, false, reason.Reason{}, photostate.WhyOtherPhoto, 1},
+		{p, src, false, reason.Reason{}, photostate.WhyOtherPhoto, 1},
+		{p, src, true, reason.Reason{}, photostate.WhyChangedInGraph, 1},
+		{p, pngOf(t, 320, 300), false, reason.Reason{}, photostate.WhyOtherPhoto, 1},
 		{p, pngOf(t, 320, 300), false, ReasonUnchanged, "", 0},
 	} {
 		if c.outside {
@@ -292,7 +310,7 @@ func TestRunSkipsUnchanged(t *testing.T) {
 			}
 		}
 		before := puts()
-		o := c.p.Run(ctx, alice, c.src)
+		o := runBytes(c.p, alice, c.src)
 		if o.Status != StatusSynced || o.Reason != c.reason || o.Record != c.record || puts()-before != c.writes || o.RecordNote != "" {
 			t.Fatalf("run %d: %s %q record %q note %q, %d writes; want synced %q record %q, %d writes (%v)",
 				i, o.Status, o.Reason, o.Record, o.RecordNote, puts()-before, c.reason, c.record, c.writes, o.Err)
@@ -315,7 +333,7 @@ func TestRunSkipsUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := puts()
-	o := pipeline(0, gone).Run(ctx, alice, pngOf(t, 330, 300))
+	o := runBytes(pipeline(0, gone), alice, pngOf(t, 330, 300))
 	if o.Status != StatusFailed || o.Reason != photostate.ReasonRecordAccessDenied || o.Transient || puts() != before {
 		t.Errorf("no state bucket: %s %s transient %v, %d writes", o.Status, o.Reason, o.Transient, puts()-before)
 	}

@@ -8,18 +8,23 @@ import (
 
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
-// Reasons of *Error. Stable: tags, logs and metrics carry them.
-const (
+// The reasons of *Error. Stable: tags, logs and metrics carry them.
+var (
 	// ReasonRecordUnavailable: the state bucket did not answer (5xx, throttling, no answer, out
 	// of time). Transient: the photo is tried again later.
-	ReasonRecordUnavailable = "record_unavailable"
+	ReasonRecordUnavailable = reason.New("record_unavailable", reason.Transient, http.StatusServiceUnavailable, "ServiceUnavailable",
+		"the photo service is unavailable; retry after the time in Retry-After")
 	// ReasonRecordAccessDenied: the function may not write its records (the role's grants, or
 	// the bucket is missing). Permanent until the deployment is fixed.
-	ReasonRecordAccessDenied = "record_access_denied"
+	ReasonRecordAccessDenied = reason.New("record_access_denied", reason.Failed, http.StatusBadGateway, "BadGateway",
+		"the photo service's records cannot be written; quote the request-id when reporting it")
 	// ReasonRecordError: any other refusal of the state bucket.
-	ReasonRecordError = "record_error"
+	ReasonRecordError = reason.New("record_error", reason.Failed, http.StatusBadGateway, "BadGateway",
+		"the photo service's records cannot be written; quote the request-id when reporting it")
 )
 
 // Error is a failed call to the state bucket that stops a photo: a Graph write is never made
@@ -31,14 +36,13 @@ type Error struct {
 	Code   string // S3's error code, if any
 	Err    error
 
-	reason    string
-	transient bool
-	lost      bool // a conditional write found the record changed (412, 409) or gone (404)
-	missing   bool // a read found no record (404 NoSuchKey)
+	reason  reason.Reason
+	lost    bool // a conditional write found the record changed (412, 409) or gone (404)
+	missing bool // a read found no record (404 NoSuchKey)
 }
 
 func (e *Error) Error() string {
-	s := "photo record: " + e.Op + ": " + e.reason
+	s := "photo record: " + e.Op + ": " + e.reason.String()
 	if e.Status != 0 {
 		s += fmt.Sprintf(" (%d %s)", e.Status, e.Code)
 	}
@@ -48,11 +52,11 @@ func (e *Error) Error() string {
 // Unwrap returns the SDK's error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Reason is the stable reason code.
-func (e *Error) Reason() string { return e.reason }
+// Reason is the stable reason.
+func (e *Error) Reason() reason.Reason { return e.reason }
 
 // Transient reports whether the call may succeed later.
-func (e *Error) Transient() bool { return e.transient }
+func (e *Error) Transient() bool { return e.reason.Transient() }
 
 // classify sorts an S3 failure: a lost condition, a missing record, or a failure with a reason.
 func classify(op string, err error) *Error {
@@ -67,7 +71,7 @@ func classify(op string, err error) *Error {
 	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		e.reason, e.transient = ReasonRecordUnavailable, true
+		e.reason = ReasonRecordUnavailable
 	case e.Status == http.StatusPreconditionFailed, e.Status == http.StatusConflict,
 		e.Code == "PreconditionFailed", e.Code == "ConditionalRequestConflict":
 		// S3 answers 409 ConditionalRequestConflict when another conditional write to the key is
@@ -82,7 +86,7 @@ func classify(op string, err error) *Error {
 		e.reason = ReasonRecordAccessDenied
 	case e.Status == 0, e.Status >= 500, e.Status == http.StatusTooManyRequests,
 		e.Code == "SlowDown", e.Code == "RequestTimeout", e.Code == "Throttling", e.Code == "RequestTimeTooSkewed":
-		e.reason, e.transient = ReasonRecordUnavailable, true
+		e.reason = ReasonRecordUnavailable
 	default:
 		e.reason = ReasonRecordError
 	}

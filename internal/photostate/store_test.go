@@ -21,6 +21,7 @@ import (
 
 	"github.com/graphphoto/graphphoto/internal/graph"
 	"github.com/graphphoto/graphphoto/internal/graph/graphtest"
+	"github.com/graphphoto/graphphoto/internal/reason"
 	"github.com/graphphoto/graphphoto/internal/s3test"
 )
 
@@ -361,7 +362,7 @@ func TestStateBucketFailures(t *testing.T) {
 		name      string
 		client    S3
 		bucket    string
-		reason    string
+		reason    reason.Reason
 		transient bool
 	}{
 		{"no answer", e.s3.Client(func(o *s3.Options) { o.BaseEndpoint = aws.String(deadURL); o.RetryMaxAttempts = 1 }), bucket, ReasonRecordUnavailable, true},
@@ -389,15 +390,15 @@ func TestStateBucketFailures(t *testing.T) {
 	for _, c := range []struct {
 		status    int
 		code      string
-		wantErr   string
+		wantErr   reason.Reason
 		requests  int
 		recording bool
-	}{{403, "AccessDenied", ReasonRecordAccessDenied, 1, false}, {503, "SlowDown", "", 2, false}} {
+	}{{403, "AccessDenied", ReasonRecordAccessDenied, 1, false}, {503, "SlowDown", reason.Reason{}, 2, false}} {
 		st := e.store(t, readFails{S3: e.s3.Client(), status: c.status, code: c.code}, nil)
 		tg := e.target(t)
 		w := st.Begin(tg, NewFingerprint(a, options))
 		v, err := w.Check(ctx)
-		if got := reasonOf(err); (err == nil) != (c.wantErr == "") || (err != nil && got != c.wantErr) || v.Why != WhyRecordUnreadable || w.Stats().S3Requests != c.requests {
+		if got := reasonOf(err); (err == nil) != c.wantErr.IsZero() || (err != nil && got != c.wantErr) || v.Why != WhyRecordUnreadable || w.Stats().S3Requests != c.requests {
 			t.Errorf("read answered %d: %+v %v after %d requests", c.status, v, err, w.Stats().S3Requests)
 		}
 		if err == nil {
@@ -452,7 +453,7 @@ func TestClassify(t *testing.T) {
 	}
 	for _, c := range []struct {
 		err                      error
-		reason                   string
+		reason                   reason.Reason
 		transient, lost, missing bool
 	}{
 		{answer(412, "PreconditionFailed"), ReasonRecordError, false, true, false},
@@ -470,7 +471,7 @@ func TestClassify(t *testing.T) {
 		if e.Reason() != c.reason || e.Transient() != c.transient || e.lost != c.lost || e.missing != c.missing {
 			t.Errorf("%v: %s transient %v lost %v missing %v", c.err, e.Reason(), e.Transient(), e.lost, e.missing)
 		}
-		if !strings.Contains(e.Error(), "photo record: s3 PutObject: "+c.reason) {
+		if !strings.Contains(e.Error(), "photo record: s3 PutObject: "+c.reason.String()) {
 			t.Errorf("%v: text %q", c.err, e.Error())
 		}
 	}

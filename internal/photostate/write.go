@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/graphphoto/graphphoto/internal/graph"
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 // Why a photo is written rather than skipped (Verdict.Why). Stable: logs carry them.
@@ -210,8 +211,8 @@ func (w *Write) Remember(ctx context.Context) error {
 	return nil
 }
 
-func reasonOf(err error) string {
-	var r interface{ Reason() string }
+func reasonOf(err error) reason.Reason {
+	var r interface{ Reason() reason.Reason }
 	if errors.As(err, &r) {
 		return r.Reason()
 	}

@@ -17,7 +17,7 @@
 // Convert repairs what can be repaired from the message itself (event name, time format, key
 // encoding, arn, quotes, sequencer padding) and leaves out what versitygw does not know: a
 // consumer must not rely on versionId or on size for copies and multipart uploads (the S3 path
-// reads both with HeadObject anyway).
+// reads both from its GetObject anyway).
 package s3notify
 
 import (

@@ -79,10 +79,10 @@ type Server struct {
 
 	cmd       *exec.Cmd
 	logs      *logBuffer
+	accessLog string // the access log's path, "" without Options.AccessLog
 	exited    chan struct{}
 	waitErr   error
 	removeDir string
-	accessLog string
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -255,34 +255,6 @@ func (s *Server) waitReady(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
-}
-
-// Request is one request versitygw's access log recorded.
-type Request struct {
-	Bucket    string // "-" for requests that name none
-	Operation string // versitygw's action name: s3_GetObject, s3_PutObject, …
-}
-
-// Requests reads the access log (Options.AccessLog): every request the server answered so far,
-// in order.
-func (s *Server) Requests() ([]Request, error) {
-	if s.accessLog == "" {
-		return nil, errorf("the server was started without Options.AccessLog")
-	}
-	b, err := os.ReadFile(s.accessLog)
-	if err != nil {
-		return nil, errorf("read access log: %w", err)
-	}
-	var out []Request
-	for _, line := range strings.Split(string(b), "\n") {
-		// owner bucket [dd/Month/yyyy:hh:mm:ss zone] ip requester request-id operation key …
-		f := strings.Fields(line)
-		if len(f) < 8 || !strings.HasPrefix(f[2], "[") {
-			continue // the "log starts" line, a line still being written
-		}
-		out = append(out, Request{Bucket: f[1], Operation: f[7]})
-	}
-	return out, nil
 }
 
 // Logs returns what versitygw wrote to stdout and stderr (its banner, request lines, errors),

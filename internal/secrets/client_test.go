@@ -51,8 +51,8 @@ func TestNewClientRefusesRedirects(t *testing.T) {
 					t.Fatalf("the redirect was followed: its target answered %d calls", n)
 				}
 				var e *Error
-				if !errors.As(err, &e) || e.Reason() != ReasonRedirect || e.Transient() {
-					t.Fatalf("error %v, want permanent %s", err, ReasonRedirect)
+				if !errors.As(err, &e) || e.Reason() != graph.ReasonRedirect || e.Transient() {
+					t.Fatalf("error %v, want permanent %s", err, graph.ReasonRedirect)
 				}
 				if hits.Load() != 1 {
 					t.Errorf("the endpoint was called %d times; a refused redirect is not retried", hits.Load())

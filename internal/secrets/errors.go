@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -11,38 +12,39 @@ import (
 	smithy "github.com/aws/smithy-go"
 
 	"github.com/graphphoto/graphphoto/internal/graph"
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
-// Reasons are stable codes that logs, tags and metrics carry; callers compare Error.Reason
-// against them.
-const (
+// The reasons of *Error. Logs, tags and metrics carry their codes.
+var (
 	// ReasonNotFound: the secret does not exist, is marked for deletion, or the id is malformed.
-	ReasonNotFound = "secret_not_found"
+	ReasonNotFound = reason.New("secret_not_found", reason.Failed, http.StatusBadGateway, "BadGateway", graph.MessageSetup)
 	// ReasonAccessDenied: the function's role may not read the secret or decrypt it with its KMS key.
-	ReasonAccessDenied = "secret_access_denied"
+	ReasonAccessDenied = reason.New("secret_access_denied", reason.Failed, http.StatusBadGateway, "BadGateway", graph.MessageSetup)
 	// ReasonInvalid: the secret was read but its value is not the credentials JSON of
 	// docs/architecture.md §6.
-	ReasonInvalid = "secret_invalid"
+	ReasonInvalid = reason.New("secret_invalid", reason.Failed, http.StatusBadGateway, "BadGateway", graph.MessageSetup)
 	// ReasonUnavailable: Secrets Manager could not answer (throttling, service fault, network,
-	// timeout) or answered with an error this package does not know.
-	ReasonUnavailable = "secret_unavailable"
-	// ReasonRedirect: Secrets Manager answered with a redirect (3xx), which is never followed.
-	// It is the Graph client's code, so the outcome names it whichever endpoint redirected.
-	ReasonRedirect = graph.ReasonRedirect
+	// timeout) or answered with an error this package does not know. Transient, except for an
+	// unknown client-side error code (see classify), which the error itself marks permanent.
+	ReasonUnavailable = reason.New("secret_unavailable", reason.Transient, http.StatusServiceUnavailable, "ServiceUnavailable", graph.MessageUnavailable)
 )
+
+// A redirect (3xx) from Secrets Manager is graph.ReasonRedirect, which is never followed: the
+// outcome names it whichever endpoint redirected.
 
 // Error is the failure of reading or parsing the credentials secret. Its text names the secret
 // id, the operation and the field at fault; it never holds any part of the secret's value.
 type Error struct {
-	reason    string
-	transient bool
+	reason    reason.Reason
+	transient bool // the reason's class, but for an unknown client-side error code
 	secretID  string
 	msg       string
 	err       error
 }
 
-// Reason returns one of the Reason constants.
-func (e *Error) Reason() string { return e.reason }
+// Reason returns one of the Reason variables, or graph.ReasonRedirect.
+func (e *Error) Reason() reason.Reason { return e.reason }
 
 // Transient reports whether trying again later may succeed (throttling, faults, network),
 // as opposed to a problem that stays until someone fixes the secret or the role.
@@ -52,7 +54,7 @@ func (e *Error) Transient() bool { return e.transient }
 func (e *Error) SecretID() string { return e.secretID }
 
 func (e *Error) Error() string {
-	s := fmt.Sprintf("secrets: %s: secret %q: %s", e.reason, e.secretID, e.msg)
+	s := fmt.Sprintf("secrets: %s: secret %q: %s", e.reason.String(), e.secretID, e.msg)
 	if e.err != nil {
 		s += ": " + e.err.Error()
 	}
@@ -66,7 +68,7 @@ func (e *Error) Unwrap() error { return e.err }
 // ResourceNotFound, DecryptionFailure, InvalidRequest and InvalidParameter are the modelled
 // errors of GetSecretValue; the others are the AWS-wide validation, authentication and
 // authorisation errors a misconfigured role, id or endpoint gets.
-func permanentReason(code string) (string, bool) {
+func permanentReason(code string) (reason.Reason, bool) {
 	switch code {
 	case "ResourceNotFoundException",
 		// The secret is scheduled for deletion.
@@ -82,7 +84,7 @@ func permanentReason(code string) (string, bool) {
 		"IncompleteSignatureException", "MissingAuthenticationTokenException":
 		return ReasonAccessDenied, true
 	}
-	return "", false
+	return reason.Reason{}, false
 }
 
 // classify turns an error from GetSecretValue into an *Error.
@@ -95,15 +97,15 @@ func classify(secretID string, err error) *Error {
 	}
 	var resp *awshttp.ResponseError
 	if errors.As(err, &resp) && resp.Response != nil && resp.HTTPStatusCode() >= 300 && resp.HTTPStatusCode() < 400 {
-		e.reason, e.transient = ReasonRedirect, false
+		e.reason, e.transient = graph.ReasonRedirect, false
 		e.msg = fmt.Sprintf("GetSecretValue got HTTP %d: %s", resp.HTTPStatusCode(),
 			graph.DescribeRedirect("Secrets Manager", resp.Response.Header.Get("Location")))
 		return e
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
-		if reason, ok := permanentReason(apiErr.ErrorCode()); ok {
-			e.reason, e.transient = reason, false
+		if r, ok := permanentReason(apiErr.ErrorCode()); ok {
+			e.reason, e.transient = r, false
 			return e
 		}
 		if apiErr.ErrorCode() == "ExpiredTokenException" {

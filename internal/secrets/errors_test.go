@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	smithy "github.com/aws/smithy-go"
+
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 // TestClassify covers the codes the emulator does not produce; TestThroughTheSDK covers the
@@ -21,7 +23,7 @@ func TestClassify(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
 		err           error
-		wantReason    string
+		wantReason    reason.Reason
 		wantTransient bool
 	}{
 		{"ResourceNotFoundException", &types.ResourceNotFoundException{}, ReasonNotFound, false},

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/graphphoto/graphphoto/internal/reason"
 	"github.com/graphphoto/graphphoto/internal/secrets/secretstest"
 )
 
@@ -77,7 +78,7 @@ func TestThroughTheSDK(t *testing.T) {
 		secretID      string
 		client        *secretsmanager.Client
 		faults        func()
-		wantReason    string // "" for success
+		wantReason    reason.Reason // zero for success
 		wantTransient bool
 		wantInError   string
 	}{
@@ -108,7 +109,7 @@ func TestThroughTheSDK(t *testing.T) {
 			}
 			s := NewSource(c, tc.secretID, WithLogger(logger))
 			got, err := creds(t, s, false)
-			if tc.wantReason == "" {
+			if tc.wantReason.IsZero() {
 				if err != nil || got.TenantID != testTenant || got.ClientID != testClient {
 					t.Fatalf("%v, %v", got, err)
 				}

@@ -174,7 +174,7 @@ func (s *Source) start(ctx context.Context, fresh bool) *fetch {
 			}
 			s.logger.LogAttrs(ctx, slog.LevelError, "credentials secret read failed",
 				slog.String("secret_id", s.secretID), slog.Bool("fresh", fresh),
-				slog.String("reason", err.Reason()), slog.Bool("transient", err.Transient()),
+				slog.String("reason", err.Reason().String()), slog.Bool("transient", err.Transient()),
 				slog.String("error", err.Error()))
 		} else {
 			f.creds = creds

@@ -17,6 +17,7 @@ import (
 	smithy "github.com/aws/smithy-go"
 
 	"github.com/graphphoto/graphphoto/internal/graph"
+	"github.com/graphphoto/graphphoto/internal/reason"
 )
 
 // fakeClock is a clock tests move by hand.
@@ -262,10 +263,10 @@ func TestSecretValueKinds(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
 		answer     answer
-		wantReason string
+		wantReason reason.Reason
 	}{
-		{"SecretString", good, ""},
-		{"SecretBinary holding the JSON", answer{bin: []byte(*good.str)}, ""},
+		{"SecretString", good, reason.Reason{}},
+		{"SecretBinary holding the JSON", answer{bin: []byte(*good.str)}, reason.Reason{}},
 		{"neither", answer{}, ReasonInvalid},
 		{"invalid JSON", answer{str: aws.String("{" + testClientSecret)}, ReasonInvalid},
 		{"missing field", answer{str: aws.String(`{"clientId":"c","clientSecret":"` + testClientSecret + `"}`)}, ReasonInvalid},
@@ -275,7 +276,7 @@ func TestSecretValueKinds(t *testing.T) {
 			fc := &fakeClient{}
 			fc.script(tc.answer)
 			c, err := creds(t, NewSource(fc, "graph/app"), false)
-			if tc.wantReason == "" {
+			if tc.wantReason.IsZero() {
 				if err != nil || c.ClientSecret != testClientSecret {
 					t.Fatalf("%v, %v", c, err)
 				}

@@ -82,7 +82,7 @@ func TestNormaliseChild(t *testing.T) {
 	var refused *imageproc.Error
 	switch {
 	case errors.As(err, &refused):
-		res.Reason = refused.Reason()
+		res.Reason = refused.Reason().String()
 	case err != nil:
 		res.Error = err.Error()
 	default:
